@@ -1,0 +1,1 @@
+"""Benchmarks (`python -m bench`); filled in by the benchmark issue."""

@@ -1,0 +1,1 @@
+"""Documents and rooms: wire codecs, room manager, persistence hooks, fan-out, awareness."""

@@ -1,0 +1,67 @@
+"""Document names (`<kind>:<id>`) and the root types of each kind."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pycrdt import Doc, Map, XmlElement, XmlFragment, XmlText
+
+from crdt.errors import CloseCode, ProtocolError
+
+NAME = re.compile(r"^(?P<kind>[a-z]+):(?P<id>[A-Za-z0-9_-]{1,64})$")
+KINDS = frozenset({"draft", "conv"})
+
+
+@dataclass(frozen=True)
+class DocumentName:
+    kind: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+def parse_name(name: str) -> DocumentName:
+    match = NAME.match(name)
+    if match is None or match["kind"] not in KINDS:
+        raise ProtocolError(CloseCode.NOT_FOUND, f"no such document: {name[:80]!r}")
+    return DocumentName(match["kind"], match["id"])
+
+
+def new_doc(name: str) -> Doc:
+    """An empty document with the root types of its kind declared."""
+    doc: Doc = Doc()
+    if parse_name(name).kind == "draft":
+        doc.get("body", type=XmlFragment)
+        doc.get("headers", type=Map)
+    return doc
+
+
+def draft_seed(subject: str, paragraphs: list[str], headers: dict[str, object]) -> bytes:
+    """The first update of a new draft: headers and a body of plain paragraphs."""
+    doc: Doc = Doc()
+    body = doc.get("body", type=XmlFragment)
+    header_map = doc.get("headers", type=Map)
+    with doc.transaction():
+        header_map["subject"] = subject
+        for key, value in headers.items():
+            header_map[key] = value
+        for text in paragraphs or [""]:
+            paragraph = body.children.append(XmlElement("paragraph"))
+            if text:
+                paragraph.children.append(XmlText(text))
+    update: bytes = doc.get_update()
+    return update
+
+
+def draft_text(doc: Doc) -> str:
+    """The body as plain text, one line per block (for previews and tests)."""
+    body = doc.get("body", type=XmlFragment)
+    lines = []
+    for block in body.children:
+        if isinstance(block, XmlElement):
+            lines.append("".join(str(child) for child in block.children if isinstance(child, XmlText)))
+        elif isinstance(block, XmlText):
+            lines.append(str(block))
+    return "\n".join(lines)

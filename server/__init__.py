@@ -1,0 +1,1 @@
+"""Tandem application layer: settings, storage, auth, HTTP and websocket endpoints, CLI."""

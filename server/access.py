@@ -1,0 +1,29 @@
+"""Who may open which document, and how: the policy behind every websocket."""
+
+from __future__ import annotations
+
+from crdt.awareness import Identity
+from crdt.errors import AccessDenied, CloseCode, ProtocolError
+from crdt.schemas import parse_name
+from crdt.socket import Grant
+from server.storage.base import Storage, User
+
+
+async def grant_for(storage: Storage, user: User | None, name: str) -> Grant:
+    if user is None:
+        raise AccessDenied(CloseCode.UNAUTHORIZED, "sign in or send a valid token")
+    try:
+        parsed = parse_name(name)
+    except ProtocolError as exc:
+        raise AccessDenied(exc.code, exc.reason) from None
+    record = await storage.get_document(name)
+    if record is None:
+        raise AccessDenied(CloseCode.NOT_FOUND, f"no such document: {name}")
+    identity = Identity(user_id=user.id, name=user.name or user.email)
+    if parsed.kind == "draft" and record.owner_id == user.id:
+        return Grant(identity, read_only=False)
+    if parsed.kind == "conv" and record.org_id is not None:
+        memberships = await storage.memberships_for_user(user.id)
+        if any(m.org_id == record.org_id for m in memberships):
+            return Grant(identity, read_only=True)  # conversations are written by the server
+    raise AccessDenied(CloseCode.FORBIDDEN, f"you may not open {name}")

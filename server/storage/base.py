@@ -1,0 +1,132 @@
+"""The one storage interface. `sqlite.py` and `postgres.py` implement it; nothing else in
+the application talks to a database driver.
+
+Times are integer Unix milliseconds. Ids are UUID strings made by the caller or the store.
+Uniqueness violations raise `server.errors.Conflict` naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from crdt.store import UpdateLog
+
+Role = Literal["owner", "admin", "member"]
+ROLES: tuple[Role, ...] = ("owner", "admin", "member")
+
+
+@dataclass(frozen=True)
+class Organization:
+    id: str
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    email: str
+    name: str
+    password_hash: str | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Membership:
+    org_id: str
+    user_id: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    name: str
+    kind: str
+    org_id: str | None
+    owner_id: str | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: str
+    org_id: str
+    author_id: str
+    subject: str
+    created_at: int
+
+
+class Storage(UpdateLog, Protocol):
+    backend: str  # "sqlite" or "postgres"
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; return the versions applied now."""
+        ...
+
+    async def schema_version(self) -> int: ...
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...
+
+    # organizations, users, memberships
+    async def create_organization(self, name: str) -> Organization: ...
+
+    async def get_organization(self, org_id: str) -> Organization | None: ...
+
+    async def get_organization_by_name(self, name: str) -> Organization | None: ...
+
+    async def create_user(self, email: str, name: str, password_hash: str | None) -> User: ...
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def get_user_by_email(self, email: str) -> User | None:
+        """Case-insensitive on email."""
+        ...
+
+    async def add_membership(self, org_id: str, user_id: str, role: Role) -> Membership: ...
+
+    async def memberships_for_user(self, user_id: str) -> list[Membership]: ...
+
+    # credentials: only hashes are stored
+    async def create_api_token(self, user_id: str, token_hash: str, label: str) -> str:
+        """Return the new token's id."""
+        ...
+
+    async def user_for_token_hash(self, token_hash: str) -> User | None: ...
+
+    async def create_session(self, user_id: str, session_hash: str, expires_at: int) -> None: ...
+
+    async def user_for_session_hash(self, session_hash: str, now: int) -> User | None: ...
+
+    async def delete_session(self, session_hash: str) -> None: ...
+
+    # documents
+    async def create_document(
+        self,
+        name: str,
+        kind: str,
+        org_id: str | None,
+        owner_id: str | None,
+        initial_update: bytes | None,
+    ) -> DocumentRecord:
+        """Create the document row and, in the same transaction, its first log entry (seq 1)
+        when `initial_update` is given, so seeded content exists exactly once."""
+        ...
+
+    async def get_document(self, name: str) -> DocumentRecord | None: ...
+
+    async def create_draft(
+        self, draft_id: str, org_id: str, author_id: str, subject: str, initial_update: bytes
+    ) -> Draft:
+        """Create the draft row and its `draft:<id>` document (with seq 1) in one transaction."""
+        ...
+
+    async def get_draft(self, draft_id: str) -> Draft | None: ...
+
+    async def delete_draft(self, draft_id: str) -> bool:
+        """Delete the draft, its document, log and snapshot. False if it did not exist."""
+        ...

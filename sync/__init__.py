@@ -1,0 +1,1 @@
+"""The outside world (IMAP, SMTP, channels). Empty until the mail issues land."""

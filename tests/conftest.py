@@ -1,0 +1,28 @@
+"""Shared test set-up. Async tests run on asyncio through anyio's pytest plugin.
+
+Service URLs come from the environment (TEST_DATABASE_URL, TEST_REDIS_URL) and default to
+the services on 127.0.0.1. Under CI=true a missing service fails the run instead of
+skipping the tests that need it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+
+import pytest
+
+pytest_plugins = ["tests.fixtures.services"]
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.add_marker(pytest.mark.anyio)
