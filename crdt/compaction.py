@@ -4,6 +4,7 @@ far slower and larger on many small updates)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pycrdt import Doc, get_state
 
@@ -15,7 +16,7 @@ class CompactionRefused(Exception):
 
 
 def merge_with_doc(snapshot: bytes | None, updates: Sequence[bytes]) -> bytes:
-    doc: Doc = Doc()
+    doc: Doc[Any] = Doc()
     with doc.transaction():
         if snapshot is not None:
             doc.apply_update(snapshot)

@@ -130,7 +130,9 @@ class HocuspocusSession(SocketSession):
             log.info("hocuspocus: %s denied %s: %s", self.channel.remote, name, denied.reason)
             self._drop_waiting(address)
             reason = f"{int(denied.code)} {denied.reason}"
-            self.outbox.put(prefix + bytes((AUTH, AUTH_PERMISSION_DENIED)) + codec.var_string(reason))
+            self.outbox.put(
+                prefix + bytes((AUTH, AUTH_PERMISSION_DENIED)) + codec.var_string(reason)
+            )
             return
         old = self.documents.get(address)
         if old is not None:

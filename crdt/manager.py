@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
@@ -42,7 +43,7 @@ class RoomManager:
         store: UpdateLog,
         broker: Broker,
         limits: RoomLimits,
-        make_doc: Callable[[str], Doc],
+        make_doc: Callable[[str], Doc[Any]],
     ) -> None:
         self.store = store
         self.broker = broker
@@ -54,6 +55,7 @@ class RoomManager:
         self._catching_up: set[str] = set()
         self._compacting: set[str] = set()
         self._tg: TaskGroup | None = None
+        self.loads = 0
         self.unloaded = 0
 
     async def __aenter__(self) -> RoomManager:
@@ -105,6 +107,7 @@ class RoomManager:
 
     async def _load(self, name: str, loading: asyncio.Future[Room]) -> None:
         started = time.perf_counter()
+        self.loads += 1
         try:
             state = await self.store.load_document(name)
             doc = self._make_doc(name)
@@ -127,7 +130,9 @@ class RoomManager:
         self.rooms[name] = room
         del self._loading[name]
         loading.set_result(room)
-        log.debug("loaded %s (seq %d) in %.1f ms", name, room.seq, (time.perf_counter() - started) * 1e3)
+        log.debug(
+            "loaded %s (seq %d) in %.1f ms", name, room.seq, (time.perf_counter() - started) * 1e3
+        )
         if self.broker.distributed:
             self._start_catch_up(room)
 
@@ -273,5 +278,10 @@ class RoomManager:
             return
         for room in rooms:
             if latest.get(room.name, 0) > room.seq:
-                log.info("room %s missed updates (have %d, log has %d)", room.name, room.seq, latest[room.name])
+                log.info(
+                    "room %s missed updates (have %d, log has %d)",
+                    room.name,
+                    room.seq,
+                    latest[room.name],
+                )
                 self._start_catch_up(room)

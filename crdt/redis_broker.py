@@ -33,7 +33,7 @@ class RedisBroker:
         self._ready = asyncio.Event()
 
     async def close(self) -> None:
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._redis.aclose()
 
     async def run(self, handler: BrokerHandler) -> None:
@@ -72,7 +72,9 @@ class RedisBroker:
         await self._pubsub.unsubscribe(PREFIX + name)
 
     async def publish_update(self, name: str, seq: int, update: bytes) -> None:
-        await self._redis.publish(PREFIX + name, _UPDATE + self._process_id + _SEQ.pack(seq) + update)
+        await self._redis.publish(
+            PREFIX + name, _UPDATE + self._process_id + _SEQ.pack(seq) + update
+        )
 
     async def publish_awareness(self, name: str, payload: bytes) -> None:
         await self._redis.publish(PREFIX + name, _AWARENESS + self._process_id + payload)

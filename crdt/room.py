@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from pycrdt import Doc, Subscription, TransactionEvent, get_state, merge_updates
 
@@ -48,7 +48,7 @@ class RoomHooks(Protocol):
 
 class Room:
     def __init__(
-        self, name: str, doc: Doc, seq: int, size: int, hooks: RoomHooks, max_bytes: int
+        self, name: str, doc: Doc[Any], seq: int, size: int, hooks: RoomHooks, max_bytes: int
     ) -> None:
         self.name = name
         self.doc = doc
@@ -232,4 +232,3 @@ class Room:
         for peer in list(self.members.values()):
             if peer is not exclude:
                 peer.send(message)
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pycrdt import Doc, Map, XmlElement, XmlFragment, XmlText
 
@@ -29,9 +30,9 @@ def parse_name(name: str) -> DocumentName:
     return DocumentName(match["kind"], match["id"])
 
 
-def new_doc(name: str) -> Doc:
+def new_doc(name: str) -> Doc[Any]:
     """An empty document with the root types of its kind declared."""
-    doc: Doc = Doc()
+    doc: Doc[Any] = Doc()
     if parse_name(name).kind == "draft":
         doc.get("body", type=XmlFragment)
         doc.get("headers", type=Map)
@@ -40,7 +41,7 @@ def new_doc(name: str) -> Doc:
 
 def draft_seed(subject: str, paragraphs: list[str], headers: dict[str, object]) -> bytes:
     """The first update of a new draft: headers and a body of plain paragraphs."""
-    doc: Doc = Doc()
+    doc: Doc[Any] = Doc()
     body = doc.get("body", type=XmlFragment)
     header_map = doc.get("headers", type=Map)
     with doc.transaction():
@@ -55,13 +56,15 @@ def draft_seed(subject: str, paragraphs: list[str], headers: dict[str, object]) 
     return update
 
 
-def draft_text(doc: Doc) -> str:
+def draft_text(doc: Doc[Any]) -> str:
     """The body as plain text, one line per block (for previews and tests)."""
     body = doc.get("body", type=XmlFragment)
     lines = []
     for block in body.children:
         if isinstance(block, XmlElement):
-            lines.append("".join(str(child) for child in block.children if isinstance(child, XmlText)))
+            lines.append(
+                "".join(str(child) for child in block.children if isinstance(child, XmlText))
+            )
         elif isinstance(block, XmlText):
             lines.append(str(block))
     return "\n".join(lines)

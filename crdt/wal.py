@@ -78,9 +78,9 @@ class GroupCommitter:
             seqs = await self._write_with_retry([(name, update) for name, update, _ in batch])
             self.batches += 1
             self.appended += len(batch)
-            for (_, _, future), seq in zip(batch, seqs, strict=True):
-                if not future.done():
-                    future.set_result(seq)
+            for (_, _, pending), seq in zip(batch, seqs, strict=True):
+                if not pending.done():
+                    pending.set_result(seq)
             if self._on_committed is not None:
                 committed = [
                     (name, seq, update) for (name, update, _), seq in zip(batch, seqs, strict=True)
@@ -89,9 +89,9 @@ class GroupCommitter:
         self._in_flight = frozenset()
         self._idle.set()
         barriers, self._barriers = self._barriers, []
-        for future in barriers:
-            if not future.done():
-                future.set_result(None)
+        for barrier in barriers:
+            if not barrier.done():
+                barrier.set_result(None)
 
     async def _write_with_retry(self, items: list[tuple[str, bytes]]) -> list[int]:
         delay = 0.05

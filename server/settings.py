@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 
-def setting(env: str, default: Any, help: str) -> Any:  # noqa: A002 - mirrors argparse
+def setting(env: str, default: Any, help: str) -> Any:
     return field(default=default, metadata={"env": env, "help": help})
 
 

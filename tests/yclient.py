@@ -15,7 +15,13 @@ from pycrdt import Doc, Map, Text, XmlElement, XmlFragment, XmlText
 from websockets.asyncio.client import ClientConnection
 
 from crdt import codec
-from crdt.hocuspocus import AUTH, AUTH_AUTHENTICATED, AUTH_PERMISSION_DENIED, AUTH_TOKEN, SYNC_STATUS
+from crdt.hocuspocus import (
+    AUTH,
+    AUTH_AUTHENTICATED,
+    AUTH_PERMISSION_DENIED,
+    AUTH_TOKEN,
+    SYNC_STATUS,
+)
 
 
 class YClient:

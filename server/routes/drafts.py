@@ -7,12 +7,12 @@ import re
 import uuid
 from typing import Any
 
+from server.auth import require_user
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crdt.schemas import draft_seed
-from server.auth import require_user
 from server.bodies import body_paragraphs
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
@@ -25,7 +25,9 @@ RECIPIENT_FIELDS = ("to_fields", "cc_fields", "bcc_fields")
 def _recipients(draft: dict[str, Any], key: str) -> list[dict[str, str]]:
     value = draft.get(key, [])
     if not isinstance(value, list):
-        raise InvalidInput(f"'drafts.{key}' must be a list of {{address, name}}", field=f"drafts.{key}")
+        raise InvalidInput(
+            f"'drafts.{key}' must be a list of {{address, name}}", field=f"drafts.{key}"
+        )
     out = []
     for index, item in enumerate(value):
         where = f"drafts.{key}[{index}]"
@@ -55,7 +57,7 @@ async def create_draft(request: Request) -> Response:
     payload = await read_json_object(request)
     draft = payload.get("drafts")
     if not isinstance(draft, dict):
-        raise InvalidInput("body must be {\"drafts\": {...}}", field="drafts")
+        raise InvalidInput('body must be {"drafts": {...}}', field="drafts")
     subject, body = _text(draft, "subject"), _text(draft, "body")
     recipients = {key: _recipients(draft, key) for key in RECIPIENT_FIELDS}
     memberships = await services.storage.memberships_for_user(user.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
+from server.auth import SESSION_COOKIE, user_from_credentials
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -14,7 +15,6 @@ from crdt.hocuspocus import HocuspocusSession
 from crdt.socket import Grant
 from crdt.yws import YwsSession
 from server.access import grant_for
-from server.auth import SESSION_COOKIE, user_from_credentials
 from server.rooms import socket_limits
 from server.services import Services, services_of
 
@@ -55,7 +55,9 @@ class StarletteChannel:
             log.debug("socket %s was gone before it could be closed", self.remote)
 
 
-async def _authorize(services: Services, websocket: WebSocket, name: str, token: str | None) -> Grant:
+async def _authorize(
+    services: Services, websocket: WebSocket, name: str, token: str | None
+) -> Grant:
     user = await user_from_credentials(
         services.storage, bearer=token, session_cookie=websocket.cookies.get(SESSION_COOKIE)
     )

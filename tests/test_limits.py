@@ -1,0 +1,205 @@
+"""Every limit closes the offending socket with its named code, and the room and the other
+connections carry on."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+import websockets
+
+from crdt import codec
+from crdt.errors import CloseCode
+from crdt.schemas import draft_seed
+from server.settings import Settings
+from tests.fixtures.server import LiveServer, Person, make_person, run_server
+from tests.yclient import YClient, yws
+
+DOC = "draft:limits"
+
+
+@pytest.fixture
+async def limited(app_settings: Settings) -> AsyncIterator[tuple[LiveServer, Person]]:
+    settings = dataclasses.replace(
+        app_settings,
+        max_frame_bytes=64 * 1024,
+        max_document_bytes=256 * 1024,
+        max_connections_per_document=3,
+        max_bytes_before_auth=4096,
+        max_documents_per_socket=2,
+        auth_timeout_s=0.5,
+        send_queue_messages=8,
+    )
+    async with run_server(settings) as live:
+        person = await make_person(live.services, "alice@acme.test")
+        await live.services.storage.create_draft(
+            "limits", person.org.id, person.user.id, "s", draft_seed("s", ["seed"], {})
+        )
+        yield live, person
+
+
+async def _raw_close(url: str, frames: list[bytes | str]) -> tuple[int | None, str]:
+    async with websockets.connect(url, max_size=None) as ws:
+        for frame in frames:
+            await ws.send(frame)
+        try:
+            async with asyncio.timeout(5):
+                async for _ in ws:
+                    pass
+        except websockets.ConnectionClosed:
+            pass
+        assert ws.close_code is not None, "socket stayed open"
+        return ws.close_code, ws.close_reason or ""
+
+
+async def _bystander_still_edits(live: LiveServer, person: Person) -> None:
+    async with yws(live.ws, DOC, person.token) as client:
+        await asyncio.wait_for(client.synced.wait(), 5)
+        client.write_paragraph("still fine")
+        await client.flush()
+        await client.wait_for(lambda: client.acks == [True])
+
+
+@pytest.mark.parametrize(
+    ("frames", "code"),
+    [
+        (
+            [b"\x00\x00" + codec.var_uint(70 * 1024) + b"\x00" * (70 * 1024)],
+            CloseCode.MESSAGE_TOO_BIG,
+        ),
+        (["a text frame"], CloseCode.MALFORMED_MESSAGE),
+        ([b"\x00\x02\x10abc"], CloseCode.MALFORMED_MESSAGE),
+        ([b"\x00\x02\x04\x01\x02\x03\x04"], CloseCode.MALFORMED_MESSAGE),
+        ([b"\x07"], CloseCode.UNKNOWN_MESSAGE),
+        ([b"\x00\x09\x00"], CloseCode.UNKNOWN_MESSAGE),
+    ],
+    ids=["oversized", "text", "truncated", "undecodable-update", "unknown-type", "unknown-sync"],
+)
+async def test_bad_frames_on_yws_close_with_a_named_code(
+    limited: tuple[LiveServer, Person], frames: list[bytes | str], code: CloseCode
+) -> None:
+    live, person = limited
+    async with yws(live.ws, DOC, person.token) as bystander:
+        await asyncio.wait_for(bystander.synced.wait(), 5)
+        got, reason = await _raw_close(f"{live.ws}/yws/{DOC}?token={person.token}", frames)
+        assert got == code, reason
+        bystander.write_paragraph("after the bad frame")
+        await bystander.flush()
+        await bystander.wait_for(lambda: bystander.acks == [True])
+
+
+async def test_document_size_cap_refuses_the_update_without_applying_it(
+    limited: tuple[LiveServer, Person],
+) -> None:
+    live, person = limited
+    async with yws(live.ws, DOC, person.token) as writer:
+        await asyncio.wait_for(writer.synced.wait(), 5)
+        writer.write_paragraph("x" * 60_000)
+        await writer.flush()
+        await writer.wait_for(lambda: writer.acks == [True])
+        for _ in range(4):
+            writer.write_paragraph("y" * 60_000)
+            await writer.flush()
+        code, _ = await writer.wait_closed()
+        assert code == CloseCode.DOCUMENT_TOO_LARGE
+    async with yws(live.ws, DOC, person.token) as reader:
+        await asyncio.wait_for(reader.synced.wait(), 5)
+        assert len(reader.text()) < 256 * 1024
+
+
+async def test_room_full(limited: tuple[LiveServer, Person]) -> None:
+    live, person = limited
+    async with (
+        yws(live.ws, DOC, person.token),
+        yws(live.ws, DOC, person.token),
+        yws(live.ws, DOC, person.token) as third,
+    ):
+        await asyncio.wait_for(third.synced.wait(), 5)
+        async with yws(live.ws, DOC, person.token) as fourth:
+            assert (await fourth.wait_closed())[0] == CloseCode.ROOM_FULL
+    await _bystander_still_edits(live, person)
+
+
+async def test_hocuspocus_limits_before_authentication(limited: tuple[LiveServer, Person]) -> None:
+    live, person = limited
+    prefix = codec.var_string(DOC)
+    flood: list[bytes | str] = [prefix + b"\x01" + codec.var_bytes(b"\x00" * 1000)] * 6
+    assert (await _raw_close(f"{live.ws}/ws", flood))[0] == CloseCode.PRE_AUTH_LIMIT
+    assert (await _raw_close(f"{live.ws}/ws", []))[0] == CloseCode.AUTH_TIMEOUT
+    many: list[bytes | str] = [codec.var_string(f"draft:d{i}") + b"\x03" for i in range(3)]
+    assert (await _raw_close(f"{live.ws}/ws", many))[0] == CloseCode.TOO_MANY_DOCUMENTS
+    await _bystander_still_edits(live, person)
+
+
+async def test_slow_consumer_is_closed_and_others_keep_receiving(
+    limited: tuple[LiveServer, Person],
+) -> None:
+    live, person = limited
+    url = f"{live.ws}/yws/{DOC}?token={person.token}"
+    async with websockets.connect(url, max_queue=1, max_size=None) as slow:
+        await slow.recv()  # SyncStep1 from the server
+        await slow.send(codec.sync_step1(b"\x00"))
+        async with (
+            yws(live.ws, DOC, person.token) as writer,
+            yws(live.ws, DOC, person.token) as reader,
+        ):
+            await asyncio.wait_for(asyncio.gather(writer.synced.wait(), reader.synced.wait()), 5)
+            for i in range(400):
+                writer.scratch_text().insert(0, f"{i:04d}" + "z" * 8000)
+                await writer.flush()
+            await reader.wait_for(lambda: str(reader.scratch_text()).startswith("0399"), timeout=20)
+            await writer.wait_for(lambda: writer.acks.count(True) == 400, timeout=20)
+        try:
+            async with asyncio.timeout(10):
+                async for _ in slow:
+                    pass
+        except websockets.ConnectionClosed:
+            pass
+        assert slow.close_code == CloseCode.SLOW_CONSUMER
+
+
+async def test_a_client_writing_a_valid_update_with_missing_history_is_kept(
+    limited: tuple[LiveServer, Person],
+) -> None:
+    live, person = limited
+    async with yws(live.ws, DOC, person.token) as client:
+        await asyncio.wait_for(client.synced.wait(), 5)
+        detached = YClient(DOC)
+        text = detached.scratch_text()
+        text.insert(0, "first")
+        first = detached.doc.get_update()
+        state = detached.doc.get_state()
+        text.insert(5, " second")
+        second = detached.doc.get_update(state)
+        await client.send_raw(codec.sync_update(second))  # depends on `first`, not yet sent
+        await client.wait_for(lambda: len(client.acks) == 1)
+        await client.send_raw(codec.sync_update(first))
+        await client.wait_for(lambda: len(client.acks) == 2)
+    async with yws(live.ws, DOC, person.token) as reader:
+        await asyncio.wait_for(reader.synced.wait(), 5)
+        await reader.wait_for(lambda: str(reader.scratch_text()) == "first second")
+
+
+async def test_hocuspocus_serves_two_documents_on_one_socket(
+    limited: tuple[LiveServer, Person],
+) -> None:
+    live, person = limited
+    await live.services.storage.create_draft(
+        "second", person.org.id, person.user.id, "s", draft_seed("s", ["two"], {})
+    )
+    pending = {DOC, "draft:second"}
+    async with websockets.connect(f"{live.ws}/ws") as ws:
+        for name in sorted(pending):
+            prefix = codec.var_string(name)
+            await ws.send(prefix + bytes((2, 0)) + codec.var_string(person.token))
+            await ws.send(prefix + codec.sync_step1(b"\x00"))
+        async with asyncio.timeout(5):
+            while pending:
+                frame = await ws.recv()
+                assert isinstance(frame, bytes)
+                decoder = codec.Decoder(frame)
+                name = decoder.read_var_string()
+                if decoder.read_var_uint() == 0 and decoder.read_var_uint() == codec.SYNC_STEP2:
+                    pending.discard(name)
