@@ -81,8 +81,7 @@ class SocketSession:
                 finally:
                     self.leave_all()
                     self.outbox.close()
-                    if self._fatal is not None:
-                        tg.cancel_scope.cancel()
+                    tg.cancel_scope.cancel()
         finally:
             await self._close()
 

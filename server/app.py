@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 
 from server.errors import AppError, TooManyRequests
 from server.json import json_response
-from server.routes import drafts, health, session, websocket
+from server.routes import drafts, health, home, session, websocket
 from server.services import open_services
 from server.settings import Settings
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes: list[BaseRoute] = [
         *health.routes,
+        *home.routes,
         *session.routes,
         *drafts.routes,
         *websocket.routes,

@@ -1,4 +1,4 @@
-"""Shared test set-up. Async tests run on asyncio through anyio's pytest plugin.
+"""Shared test set-up. Async tests run on asyncio through anyio's plugin (auto mode).
 
 Service URLs come from the environment (TEST_DATABASE_URL, TEST_REDIS_URL) and default to
 the services on 127.0.0.1. Under CI=true a missing service fails the run instead of
@@ -7,12 +7,16 @@ skipping the tests that need it.
 
 from __future__ import annotations
 
-import inspect
 import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.services"]
+pytest_plugins = [
+    "tests.fixtures.services",
+    "tests.fixtures.storage",
+    "tests.fixtures.app",
+    "tests.fixtures.server",
+]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -21,8 +25,3 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 def anyio_backend() -> str:
     return "asyncio"
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            item.add_marker(pytest.mark.anyio)

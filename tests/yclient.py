@@ -61,8 +61,9 @@ class YClient:
         return "\n".join(out)
 
     def write_paragraph(self, text: str) -> None:
-        paragraph = self.body.children.append(XmlElement("paragraph"))
-        paragraph.children.append(XmlText(text))
+        with self.doc.transaction():
+            paragraph = self.body.children.append(XmlElement("paragraph"))
+            paragraph.children.append(XmlText(text))
 
     def scratch_text(self) -> Text:
         return self.doc.get("scratch", type=Text)
