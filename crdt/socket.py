@@ -20,6 +20,7 @@ from crdt.outbox import Outbox
 log = logging.getLogger(__name__)
 
 _peer_ids = itertools.count(1)
+CLOSE_TIMEOUT_S = 10.0
 
 
 def next_peer_id() -> int:
@@ -121,5 +122,7 @@ class SocketSession:
         else:
             code, reason = error.code, error.reason
             log.warning("closing socket %s: %s", self.channel.remote, error)
-        with anyio.move_on_after(1.0, shield=True):
+        # A slow consumer reads its close frame only after what is already in flight, so
+        # give the close a while; a peer that never reads is dropped when this runs out.
+        with anyio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
             await self.channel.close(int(code), reason[:120])

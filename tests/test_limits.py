@@ -30,7 +30,7 @@ async def limited(app_settings: Settings) -> AsyncIterator[tuple[LiveServer, Per
         max_bytes_before_auth=4096,
         max_documents_per_socket=2,
         auth_timeout_s=0.5,
-        send_queue_messages=8,
+        send_queue_messages=64,
     )
     async with run_server(settings) as live:
         person = await make_person(live.services, "alice@acme.test")
@@ -59,7 +59,7 @@ async def _bystander_still_edits(live: LiveServer, person: Person) -> None:
         await asyncio.wait_for(client.synced.wait(), 5)
         client.write_paragraph("still fine")
         await client.flush()
-        await client.wait_for(lambda: client.acks == [True])
+        await client.wait_saved()
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ async def test_bad_frames_on_yws_close_with_a_named_code(
         assert got == code, reason
         bystander.write_paragraph("after the bad frame")
         await bystander.flush()
-        await bystander.wait_for(lambda: bystander.acks == [True])
+        await bystander.wait_saved()
 
 
 async def test_document_size_cap_refuses_the_update_without_applying_it(
@@ -98,7 +98,7 @@ async def test_document_size_cap_refuses_the_update_without_applying_it(
         await asyncio.wait_for(writer.synced.wait(), 5)
         writer.write_paragraph("x" * 60_000)
         await writer.flush()
-        await writer.wait_for(lambda: writer.acks == [True])
+        await writer.wait_saved()
         for _ in range(4):
             writer.write_paragraph("y" * 60_000)
             await writer.flush()
@@ -133,31 +133,55 @@ async def test_hocuspocus_limits_before_authentication(limited: tuple[LiveServer
     await _bystander_still_edits(live, person)
 
 
+async def _stalled_socket(
+    live: LiveServer, path: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A websocket client that completes the handshake and then stops reading."""
+    host, port = "127.0.0.1", int(live.ws.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    await writer.drain()
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    writer.transport.pause_reading()
+    return reader, writer
+
+
+def _close_code_at_end(stream: bytes) -> int | None:
+    """The code of the close frame that ends an unmasked server-to-client stream."""
+    for start in range(len(stream) - 4, max(-1, len(stream) - 130), -1):
+        if stream[start] == 0x88 and stream[start + 1] == len(stream) - start - 2:
+            return int.from_bytes(stream[start + 2 : start + 4], "big")
+    return None
+
+
 async def test_slow_consumer_is_closed_and_others_keep_receiving(
     limited: tuple[LiveServer, Person],
 ) -> None:
     live, person = limited
-    url = f"{live.ws}/yws/{DOC}?token={person.token}"
-    async with websockets.connect(url, max_queue=1, max_size=None) as slow:
-        await slow.recv()  # SyncStep1 from the server
-        await slow.send(codec.sync_step1(b"\x00"))
-        async with (
-            yws(live.ws, DOC, person.token) as writer,
-            yws(live.ws, DOC, person.token) as reader,
-        ):
-            await asyncio.wait_for(asyncio.gather(writer.synced.wait(), reader.synced.wait()), 5)
-            for i in range(400):
-                writer.scratch_text().insert(0, f"{i:04d}" + "z" * 8000)
-                await writer.flush()
-            await reader.wait_for(lambda: str(reader.scratch_text()).startswith("0399"), timeout=20)
-            await writer.wait_for(lambda: writer.acks.count(True) == 400, timeout=20)
-        try:
-            async with asyncio.timeout(10):
-                async for _ in slow:
-                    pass
-        except websockets.ConnectionClosed:
-            pass
-        assert slow.close_code == CloseCode.SLOW_CONSUMER
+    slow, slow_writer = await _stalled_socket(live, f"/yws/{DOC}?token={person.token}")
+    async with yws(live.ws, DOC, person.token) as writer, yws(live.ws, DOC, person.token) as reader:
+        await asyncio.wait_for(asyncio.gather(writer.synced.wait(), reader.synced.wait()), 5)
+        # presence fans out to every member, so it fills the stalled socket's buffers too
+        me = writer.doc.client_id
+        for i in range(300):
+            await writer.set_awareness(me, i + 1, {"i": i, "pad": "z" * 30_000})
+            await asyncio.sleep(0.001)  # a brisk typist, not a flood: healthy peers keep up
+
+        def reader_has_all() -> bool:
+            state = reader.awareness.get(me)
+            return state is not None and state[1]["i"] == 299
+
+        await reader.wait_for(reader_has_all, timeout=20)
+    slow_writer.transport.resume_reading()
+    stream = b""
+    async with asyncio.timeout(20):
+        while _close_code_at_end(stream) is None and not slow.at_eof():
+            stream += await slow.read(1 << 20)
+    slow_writer.close()
+    assert _close_code_at_end(stream) == CloseCode.SLOW_CONSUMER
 
 
 async def test_a_client_writing_a_valid_update_with_missing_history_is_kept(
@@ -174,9 +198,10 @@ async def test_a_client_writing_a_valid_update_with_missing_history_is_kept(
         text.insert(5, " second")
         second = detached.doc.get_update(state)
         await client.send_raw(codec.sync_update(second))  # depends on `first`, not yet sent
-        await client.wait_for(lambda: len(client.acks) == 1)
-        await client.send_raw(codec.sync_update(first))
         await client.wait_for(lambda: len(client.acks) == 2)
+        await client.send_raw(codec.sync_update(first))
+        await client.wait_for(lambda: len(client.acks) == 3)
+        assert all(client.acks)
     async with yws(live.ws, DOC, person.token) as reader:
         await asyncio.wait_for(reader.synced.wait(), 5)
         await reader.wait_for(lambda: str(reader.scratch_text()) == "first second")

@@ -48,7 +48,7 @@ async def test_a_thousand_documents_are_all_released_after_the_grace_period(
             await asyncio.wait_for(client.synced.wait(), 10)
             client.write_paragraph("visited")
             await client.flush()
-            await client.wait_for(lambda: client.acks == [True])
+            await client.wait_saved()
             room = rooms.rooms[name]
             refs.extend((weakref.ref(room), weakref.ref(room.doc)))
 

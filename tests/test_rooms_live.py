@@ -62,9 +62,10 @@ async def test_both_protocols_co_edit_and_every_update_is_acknowledged(
 
         await a.wait_for(converged)
         await b.wait_for(converged)
-        await a.wait_for(lambda: len(a.acks) >= 20)
-        await b.wait_for(lambda: b.acks.count(True) >= 20)
-        assert all(a.acks)
+        await a.wait_saved()
+        await b.wait_saved()
+        assert all(a.acks) and all(b.acks)
+        assert a.saved == b.saved == 20
         text = a.text()
 
     # a fresh process on the same database serves exactly what was acknowledged

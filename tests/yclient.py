@@ -43,6 +43,7 @@ class YClient:
         self.close_reason: str = ""
         self._prefix = codec.var_string(name) if hocuspocus else b""
         self._local_updates: list[bytes] = []
+        self.sent = 0
         self._applying_remote = False
         self._sub = self.doc.observe(self._on_change)
         self._task: asyncio.Task[None] | None = None
@@ -145,7 +146,16 @@ class YClient:
         updates, self._local_updates = self._local_updates, []
         for update in updates:
             await self.send_raw(codec.sync_update(update))
+        self.sent += len(updates)
         return len(updates)
+
+    @property
+    def saved(self) -> int:
+        """Updates acknowledged as durable (the handshake's SyncStep2 is acknowledged too)."""
+        return max(0, self.acks.count(True) - 1)
+
+    async def wait_saved(self, timeout: float = 5.0) -> None:
+        await self.wait_for(lambda: self.saved >= self.sent, timeout)
 
     async def set_awareness(self, client_id: int, clock: int, state: Any) -> None:
         payload = codec.encode_awareness(
