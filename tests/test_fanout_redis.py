@@ -20,15 +20,9 @@ from tests.yclient import hocus, yws
 
 @pytest.fixture
 async def two_servers(
-    postgres_database_url: str,
-    redis_url: str,
-    storage: object,
-    tmp_path: object,
-    app_settings: Settings,
+    pg_app_settings: Settings, redis_url: str
 ) -> AsyncIterator[tuple[ServerProcess, ServerProcess, Settings]]:
-    if app_settings.database_url == "":
-        pytest.skip("the multi-process test runs on PostgreSQL only")
-    settings = dataclasses.replace(app_settings, redis_url=redis_url, catchup_interval_s=0.3)
+    settings = dataclasses.replace(pg_app_settings, redis_url=redis_url, catchup_interval_s=0.3)
     first, second = ServerProcess(settings), ServerProcess(settings)
     try:
         await asyncio.gather(first.start(), second.start())

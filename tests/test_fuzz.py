@@ -114,7 +114,7 @@ y_frames = st.one_of(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(frames=st.lists(y_frames, min_size=1, max_size=4))
 def test_random_frames_on_yws(fuzz_server: ThreadServer, frames: list[bytes]) -> None:
@@ -126,7 +126,7 @@ def test_random_frames_on_yws(fuzz_server: ThreadServer, frames: list[bytes]) ->
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     frames=st.lists(y_frames, min_size=1, max_size=4),

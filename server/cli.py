@@ -1,0 +1,99 @@
+"""`tandem`: serve, migrate, and manage organizations, users and tokens.
+
+Every command accepts `--json` (one JSON object on stdout). Errors go to stderr with exit
+status 1 and a message naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+import orjson
+
+from server import cli_commands as commands
+from server.errors import AppError
+from server.settings import Settings, SettingsError
+from server.storage.base import ROLES
+
+Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tandem", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Handler, help_text: str, parent: Any = sub) -> Any:
+        p = parent.add_parser(name, help=help_text)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(handler=handler)
+        return p
+
+    serve = sub.add_parser("serve", help="run the web process (HTTP API and websockets)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--json", action="store_true", help="print the start-up facts as JSON")
+    command("migrate", commands.migrate, "apply pending schema migrations")
+    command("worker", commands.worker, "run the sync workers (none yet: waits)")
+
+    org = sub.add_parser("org", help="organizations").add_subparsers(dest="org", required=True)
+    command("create", commands.org_create, "create an organization", org).add_argument("name")
+    command("list", commands.org_list, "list organizations", org)
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
+    create = command("create", commands.user_create, "create a user in an organization", user)
+    create.add_argument("email")
+    create.add_argument("--org", required=True)
+    create.add_argument("--name")
+    create.add_argument("--password", help="generated and printed when omitted")
+    create.add_argument("--role", choices=ROLES, default="member")
+    password = command("set-password", commands.user_set_password, "set a password", user)
+    password.add_argument("email")
+    password.add_argument("--password", help="generated and printed when omitted")
+    join = command("add-to-org", commands.user_add_to_org, "add a user to an organization", user)
+    join.add_argument("email")
+    join.add_argument("--org", required=True)
+    join.add_argument("--role", choices=ROLES, default="member")
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token", required=True)
+    new = command("create", commands.token_create, "print a new bearer token for a user", token)
+    new.add_argument("email")
+    new.add_argument("--label", default="cli")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"tandem: {exc}", file=sys.stderr)
+        return 1
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "serve":
+        return commands.serve(settings, args)
+    try:
+        result = asyncio.run(args.handler(settings, args))
+    except (AppError, commands.CommandError) as exc:
+        print(f"tandem: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    else:
+        print(result.pop("message", "") or _plain(result))
+    return 0
+
+
+def _plain(result: dict[str, Any]) -> str:
+    return "\n".join(f"{key}: {value}" for key, value in result.items())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
