@@ -37,6 +37,7 @@ class YClient:
         self.acks: list[bool] = []
         self.denials: list[str] = []
         self.awareness: dict[int, tuple[int, Any]] = {}
+        self.awareness_seen: list[Any] = []
         self.changed = asyncio.Event()
         self.ws: ClientConnection | None = None
         self.close_code: int | None = None
@@ -122,6 +123,7 @@ class YClient:
                     self.awareness.pop(entry.client_id, None)
                 else:
                     self.awareness[entry.client_id] = (entry.clock, state)
+                    self.awareness_seen.append(state)
         elif kind == AUTH:
             sub = decoder.read_var_uint()
             reason = decoder.read_var_string()
