@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pycrdt import Doc, get_state
+from pycrdt import Doc
 
-from crdt.codec import decode_state_vector
+from crdt.updates import has_missing_structs
 
 
 class CompactionRefused(Exception):
@@ -22,10 +22,9 @@ def merge_with_doc(snapshot: bytes | None, updates: Sequence[bytes]) -> bytes:
             doc.apply_update(snapshot)
         for update in updates:
             doc.apply_update(update)
-    have = decode_state_vector(doc.get_state())
-    for update in updates:
-        for client, clock in decode_state_vector(get_state(update)).items():
-            if clock > have.get(client, 0):
-                raise CompactionRefused(f"update from client {client} waits for missing data")
+    state = doc.get_state()
+    for seq, update in enumerate(updates, 1):
+        if has_missing_structs(update, state):
+            raise CompactionRefused(f"log entry {seq} of the tail waits for missing data")
     merged: bytes = doc.get_update()
     return merged

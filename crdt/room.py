@@ -12,12 +12,13 @@ import logging
 import time
 from typing import Any, Protocol
 
-from pycrdt import Doc, Subscription, TransactionEvent, get_state, merge_updates
+from pycrdt import Doc, Subscription, TransactionEvent, merge_updates
 
 from crdt import codec
 from crdt.awareness import REMOTE_OWNER, AwarenessRegistry, Identity
 from crdt.codec import AwarenessEntry, SyncMessage
 from crdt.errors import CloseCode, ProtocolError
+from crdt.updates import has_missing_structs
 
 log = logging.getLogger(__name__)
 
@@ -156,12 +157,7 @@ class Room:
             self._changes.append(update)
 
     def _holds_pending(self, update: bytes) -> bool:
-        try:
-            wanted = codec.decode_state_vector(get_state(update))
-        except ValueError:
-            return False
-        have = codec.decode_state_vector(self.doc.get_state())
-        return any(clock > have.get(client, 0) for client, clock in wanted.items())
+        return has_missing_structs(update, self.doc.get_state())
 
     def _persist_then_ack(self, update: bytes, peer: Peer) -> None:
         self.size += len(update)

@@ -197,8 +197,11 @@ async def test_a_client_writing_a_valid_update_with_missing_history_is_kept(
         state = detached.doc.get_state()
         text.insert(5, " second")
         second = detached.doc.get_update(state)
+        logged = len((await live.services.storage.load_document(DOC)).updates)
         await client.send_raw(codec.sync_update(second))  # depends on `first`, not yet sent
         await client.wait_for(lambda: len(client.acks) == 2)
+        # acknowledged, so durable, although nothing of it is visible yet
+        assert len((await live.services.storage.load_document(DOC)).updates) == logged + 1
         await client.send_raw(codec.sync_update(first))
         await client.wait_for(lambda: len(client.acks) == 3)
         assert all(client.acks)
