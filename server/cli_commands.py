@@ -98,7 +98,12 @@ async def user_create(settings: Settings, args: argparse.Namespace) -> dict[str,
         org = await _org(storage, args.org)
         user = await storage.create_user(email, args.name or email.split("@")[0], password_hash)
         await storage.add_membership(org.id, user.id, args.role)
-    result: dict[str, Any] = {"id": user.id, "email": user.email, "org": org.name, "role": args.role}
+    result: dict[str, Any] = {
+        "id": user.id,
+        "email": user.email,
+        "org": org.name,
+        "role": args.role,
+    }
     message = f"created {user.email} ({args.role} of {org.name})"
     if generated:
         result["password"] = password

@@ -13,9 +13,7 @@ _hasher = PasswordHasher()
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_LENGTH:
-        raise InvalidInput(
-            f"password must be at least {MIN_LENGTH} characters", field="password"
-        )
+        raise InvalidInput(f"password must be at least {MIN_LENGTH} characters", field="password")
     return _hasher.hash(password)
 
 

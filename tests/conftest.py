@@ -24,4 +24,3 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-

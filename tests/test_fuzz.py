@@ -64,6 +64,7 @@ class ThreadServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.loop.close()
 
 
 @pytest.fixture(scope="module")

@@ -84,10 +84,12 @@ class WebsocketChannel:
 async def pycrdt_provider(live: LiveServer, name: str, token: str) -> AsyncIterator[Doc[Any]]:
     doc: Doc[Any] = Doc()
     doc.get("body", type=XmlFragment)
-    async with websockets.connect(f"{live.ws}/yws/{name}?token={token}") as ws:
-        async with Provider(doc, WebsocketChannel(ws, name)) as provider:
-            await asyncio.wait_for(provider.synced.wait(), 10)
-            yield doc
+    async with (
+        websockets.connect(f"{live.ws}/yws/{name}?token={token}") as ws,
+        Provider(doc, WebsocketChannel(ws, name)) as provider,
+    ):
+        await asyncio.wait_for(provider.synced.wait(), 10)
+        yield doc
 
 
 def plain_text(doc: Doc[Any]) -> str:
@@ -170,7 +172,7 @@ async def test_hocuspocus_provider_multiplexes_documents_and_sees_server_identit
 async def test_node_clients_are_refused_another_users_draft(
     live_server: LiveServer, node: str
 ) -> None:
-    alice, name = await shared_draft(live_server)
+    _alice, name = await shared_draft(live_server)
     bob = await make_person(live_server.services, "bob@acme.test")
     common = ["--url", live_server.ws, "--doc", name, "--token", bob.token, "--timeout-ms", "8000"]
     refused = await run_node(node, "--protocol", "yws", *common)

@@ -126,9 +126,7 @@ def test_random_edits_persist_compact_and_reload_identically(
                     await store.append_updates([("draft:p", update)])
                 done = cut
                 await store.compact_document("draft:p", merge_with_doc)
-                assert _reload(await store.load_document("draft:p")) == str(
-                    _partial(updates[:cut])
-                )
+                assert _reload(await store.load_document("draft:p")) == str(_partial(updates[:cut]))
             assert _reload(await store.load_document("draft:p")) == expected
             assert await store.log_size("draft:p") == (0, 0)
         finally:

@@ -7,12 +7,12 @@ import re
 import uuid
 from typing import Any
 
-from server.auth import require_user
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crdt.schemas import draft_seed
+from server.auth import require_user
 from server.bodies import body_paragraphs
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from server.auth import SESSION_COOKIE, user_from_credentials
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -15,6 +14,7 @@ from crdt.hocuspocus import HocuspocusSession
 from crdt.socket import Grant
 from crdt.yws import YwsSession
 from server.access import grant_for
+from server.auth import SESSION_COOKIE, user_from_credentials
 from server.rooms import socket_limits
 from server.services import Services, services_of
 
