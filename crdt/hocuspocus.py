@@ -50,6 +50,14 @@ class DocumentPeer:
         log.info("hocuspocus %s: %s", self.name, reason)
         self.acknowledge(False)
 
+    def evict(self, error: ProtocolError) -> None:
+        """Close this document only; the socket keeps serving the others."""
+        log.info("hocuspocus %s: closed: %s", self.name, error)
+        self.room = None
+        self._session.documents.pop(self.address, None)
+        reason = f"{int(error.code)} {error.reason}"
+        self._session.outbox.put(self._prefix + bytes((CLOSE,)) + codec.var_string(reason))
+
 
 class HocuspocusSession(SocketSession):
     def __init__(

@@ -93,6 +93,18 @@ class RoomManager:
     def leave(self, room: Room, peer: Peer) -> None:
         room.leave(peer)
 
+    async def evict(self, name: str, error: ProtocolError) -> None:
+        """Drop a loaded document now (it was deleted): every peer is told why."""
+        room = self.rooms.pop(name, None)
+        if room is None:
+            return
+        log.info("evicting %s: %s", name, error.reason)
+        for peer in list(room.members.values()):
+            room.leave(peer)
+            peer.evict(error)
+        room.close()
+        await self.broker.unsubscribe(name)
+
     async def _room(self, name: str) -> Room:
         room = self.rooms.get(name)
         if room is not None:
@@ -150,6 +162,8 @@ class RoomManager:
 
     async def _committed(self, batch: Sequence[tuple[str, int, bytes]]) -> None:
         for name, seq, update in batch:
+            if seq == 0:
+                continue  # its document was deleted; nothing was stored
             room = self.rooms.get(name)
             if room is not None:
                 room.log_entries += 1
@@ -277,7 +291,9 @@ class RoomManager:
             log.exception("polling the log for missed updates failed")
             return
         for room in rooms:
-            if latest.get(room.name, 0) > room.seq:
+            if room.name not in latest:
+                await self.evict(room.name, ProtocolError(CloseCode.NOT_FOUND, "deleted"))
+            elif latest[room.name] > room.seq:
                 log.info(
                     "room %s missed updates (have %d, log has %d)",
                     room.name,

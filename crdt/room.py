@@ -38,6 +38,10 @@ class Peer(Protocol):
 
     def deny(self, reason: str) -> None: ...
 
+    def evict(self, error: ProtocolError) -> None:
+        """The document is gone for this peer: end its connection to it with `error`."""
+        ...
+
 
 class RoomHooks(Protocol):
     def persist(self, room: Room, update: bytes) -> asyncio.Future[int]: ...
@@ -167,7 +171,7 @@ class Room:
         def done(future: asyncio.Future[int]) -> None:
             self.pending_writes -= 1
             if not future.cancelled() and future.exception() is None:
-                peer.acknowledge(True)
+                peer.acknowledge(future.result() > 0)
 
         future.add_done_callback(done)
 

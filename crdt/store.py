@@ -40,7 +40,8 @@ class UpdateLog(Protocol):
 
     async def append_updates(self, batch: Sequence[tuple[str, bytes]]) -> list[int]:
         """Append every (document name, update) in ONE transaction (group commit) and return
-        the seq given to each item, in order. Durable when this returns."""
+        the seq given to each item, in order; 0 for an item whose document no longer exists
+        (nothing is stored for it). Durable when this returns."""
         ...
 
     async def compact_document(self, name: str, merge: Merge) -> int:

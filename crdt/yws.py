@@ -48,6 +48,10 @@ class YwsSession(SocketSession):
         self.acknowledge(False)
         self.outbox.put(codec.permission_denied(reason))
 
+    def evict(self, error: ProtocolError) -> None:
+        self.room = None
+        self.fail(error)
+
     # SocketSession
     async def receive(self) -> None:
         self.room = await self.manager.join(self.name, self)

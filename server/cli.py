@@ -77,9 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command == "serve":
-        return commands.serve(settings, args)
     try:
+        if args.command == "serve":
+            return commands.serve(settings, args)
         result = asyncio.run(args.handler(settings, args))
     except (AppError, commands.CommandError) as exc:
         print(f"tandem: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import re
 import secrets
 import sys
@@ -18,6 +19,7 @@ from server.passwords import hash_password
 from server.settings import Settings
 from server.storage import open_storage
 from server.storage.base import Organization, Storage, User
+from server.storage.migrations import latest_version
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 FIRST_ORG, FIRST_EMAIL = "Tandem", "admin@localhost"
@@ -27,9 +29,18 @@ class CommandError(Exception):
     """A command could not do what was asked; the message says why."""
 
 
+async def _open(settings: Settings) -> Storage:
+    try:
+        return await open_storage(settings)
+    except OSError as exc:
+        where = "PostgreSQL at DATABASE_URL" if settings.is_postgres else settings.sqlite_path
+        raise CommandError(f"cannot open the database ({where}): {exc}") from exc
+
+
 @contextlib.asynccontextmanager
 async def storage_for(settings: Settings) -> AsyncIterator[Storage]:
-    storage = await open_storage(settings)
+    """Open storage for one command; the embedded SQLite database migrates itself."""
+    storage = await _open(settings)
     try:
         if not settings.is_postgres:
             await storage.migrate()
@@ -57,7 +68,7 @@ def _password(given: str | None) -> tuple[str, bool]:
 
 
 async def migrate(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    storage = await open_storage(settings)
+    storage = await _open(settings)
     try:
         applied = await storage.migrate()
         version = await storage.schema_version()
@@ -146,6 +157,7 @@ async def first_run(settings: Settings) -> dict[str, Any]:
     A shared PostgreSQL is set up with `tandem migrate` and `tandem user create` instead:
     several web processes starting at once must not race to invent an administrator."""
     if settings.is_postgres:
+        await _require_current_schema(settings)
         return {"created": False}
     async with storage_for(settings) as storage:
         if await storage.count_users():
@@ -157,6 +169,25 @@ async def first_run(settings: Settings) -> dict[str, Any]:
         user = await storage.create_user(FIRST_EMAIL, "Admin", hash_password(password))
         await storage.add_membership(org.id, user.id, "owner")
     return {"created": True, "email": FIRST_EMAIL, "password": password, "org": FIRST_ORG}
+
+
+async def _require_current_schema(settings: Settings) -> None:
+    async with storage_for(settings) as storage:
+        current, latest = await storage.schema_version(), latest_version(storage.backend)
+    if current < latest:
+        raise CommandError(
+            f"the database schema is at version {current} and this Tandem needs {latest}: "
+            "run `tandem migrate` first"
+        )
+
+
+def _websocket_implementation() -> str:
+    """The sans-I/O websockets protocol when this uvicorn and websockets provide it."""
+    from uvicorn.config import WS_PROTOCOLS
+
+    if "websockets-sansio" in WS_PROTOCOLS and importlib.util.find_spec("websockets"):
+        return "websockets-sansio"
+    return "auto"
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -182,7 +213,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         create_app(settings),
         host=host,
         port=port,
-        ws="websockets-sansio",
+        ws=_websocket_implementation(),
         ws_max_size=settings.max_frame_bytes * 2,
         ws_ping_interval=20,
         ws_ping_timeout=20,

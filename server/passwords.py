@@ -26,5 +26,20 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's (or is not argon2):
+    rehash it with the password the user just proved they know."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+def upgraded_hash(password_hash: str, password: str) -> str | None:
+    """After a successful `verify_password`: a hash of the same password with today's
+    parameters when the stored one is weaker, else None."""
+    return _hasher.hash(password) if needs_rehash(password_hash) else None
+
+
 # Spent on unknown emails so that a wrong email and a wrong password take as long.
 DUMMY_HASH = _hasher.hash("tandem-dummy-password")

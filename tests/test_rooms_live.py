@@ -134,3 +134,23 @@ async def test_abrupt_disconnect_removes_presence_for_everyone(live_server: Live
         assert leaver.ws is not None
         leaver.ws.transport.abort()  # no close frame, no null state
         await watcher.wait_for(lambda: 4242 not in watcher.awareness, timeout=2.0)
+
+
+async def test_deleting_an_open_draft_closes_it_for_everyone_and_it_stays_deleted(
+    live_server: LiveServer,
+) -> None:
+    alice = await make_person(live_server.services, "alice@acme.test")
+    name = await new_draft(live_server, alice)
+    draft_id = name.split(":", 1)[1]
+    async with (
+        yws(live_server.ws, name, alice.token) as a,
+        hocus(live_server.ws, name, alice.token) as b,
+    ):
+        await asyncio.wait_for(asyncio.gather(a.synced.wait(), b.synced.wait()), 5)
+        async with live_server.client(alice.token) as http:
+            assert (await http.delete(f"/v1/drafts/{draft_id}")).status_code == 204
+        assert (await a.wait_closed())[0] == CloseCode.NOT_FOUND
+        await b.wait_for(lambda: b.closed_reason is not None)
+        assert b.closed_reason is not None and b.closed_reason.startswith("4404")
+    assert await live_server.services.storage.get_document(name) is None
+    assert name not in live_server.services.rooms.rooms

@@ -78,16 +78,16 @@ def _reload(state: Any) -> str:
 
 async def test_log_appends_in_order_across_documents_in_one_batch(storage: Storage) -> None:
     await storage.create_document("draft:a", "draft", None, None, b"\x00\x00")
+    await storage.create_document("draft:b", "draft", None, None, None)
     seqs = await storage.append_updates(
-        [("draft:a", b"a2"), ("draft:b", b"b1"), ("draft:a", b"a3"), ("draft:b", b"b2")]
+        [("draft:a", b"a2"), ("draft:b", b"b1"), ("draft:gone", b"x"), ("draft:a", b"a3")]
     )
-    assert seqs == [2, 1, 3, 2]
-    assert await storage.latest_seqs(["draft:a", "draft:b", "draft:none"]) == {
+    assert seqs == [2, 1, 0, 3]  # a document that does not exist is not resurrected
+    assert await storage.latest_seqs(["draft:a", "draft:b", "draft:gone"]) == {
         "draft:a": 3,
-        "draft:b": 2,
+        "draft:b": 1,
     }
-    record = await storage.get_document("draft:b")
-    assert record is not None and record.kind == "draft"  # created by its first append
+    assert await storage.get_document("draft:gone") is None
     state = await storage.load_document("draft:a")
     assert [seq for seq, _ in state.updates] == [1, 2, 3]
 

@@ -20,6 +20,7 @@ from crdt.hocuspocus import (
     AUTH_AUTHENTICATED,
     AUTH_PERMISSION_DENIED,
     AUTH_TOKEN,
+    CLOSE,
     SYNC_STATUS,
 )
 
@@ -34,6 +35,7 @@ class YClient:
         self.synced = asyncio.Event()
         self.authenticated = asyncio.Event()
         self.denied: str | None = None
+        self.closed_reason: str | None = None
         self.acks: list[bool] = []
         self.denials: list[str] = []
         self.awareness: dict[int, tuple[int, Any]] = {}
@@ -137,6 +139,8 @@ class YClient:
                 self.denials.append(reason)
         elif kind == SYNC_STATUS:
             self.acks.append(decoder.read_var_uint() == 1)
+        elif kind == CLOSE and self.hocuspocus:
+            self.closed_reason = decoder.read_var_string()
         self.changed.set()
 
     def _on_change(self, event: Any) -> None:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from crdt.errors import CloseCode, ProtocolError
 from crdt.schemas import draft_seed
 from server.auth import require_user
 from server.bodies import body_paragraphs
@@ -95,6 +96,8 @@ async def delete_draft(request: Request) -> Response:
     if draft.author_id != user.id:
         raise Forbidden("only the author can delete this draft")
     await services.storage.delete_draft(draft_id)
+    gone = ProtocolError(CloseCode.NOT_FOUND, f"draft {draft_id} was deleted")
+    await services.rooms.evict(f"draft:{draft_id}", gone)
     return Response(status_code=204)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -12,7 +13,7 @@ from server.auth import SESSION_COOKIE, require_user
 from server.credentials import hash_secret, new_session_id
 from server.errors import Unauthorized
 from server.json import json_response, read_json_object, require_str
-from server.passwords import DUMMY_HASH, verify_password
+from server.passwords import DUMMY_HASH, upgraded_hash, verify_password
 from server.services import Services, services_of
 from server.storage.base import User
 
@@ -31,6 +32,21 @@ async def _describe(services: Services, user: User) -> dict[str, object]:
     }
 
 
+async def _password_matches(services: Services, user: User | None, password: str) -> bool:
+    """Argon2 takes tens of milliseconds of CPU: run it off the event loop. An unknown
+    user costs the same as a wrong password, so timing does not tell who exists."""
+    stored = user.password_hash if user is not None else None
+    if user is None or stored is None:
+        await anyio.to_thread.run_sync(verify_password, DUMMY_HASH, password)
+        return False
+    if not await anyio.to_thread.run_sync(verify_password, stored, password):
+        return False
+    stronger = await anyio.to_thread.run_sync(upgraded_hash, stored, password)
+    if stronger is not None:
+        await services.storage.set_password_hash(user.id, stronger)
+    return True
+
+
 async def sign_in(request: Request) -> Response:
     services = services_of(request)
     body = await read_json_object(request)
@@ -41,9 +57,8 @@ async def sign_in(request: Request) -> Response:
     for key in keys:
         limiter.check(key)
     user = await services.storage.get_user_by_email(email)
-    if user is None:
-        verify_password(DUMMY_HASH, password)  # same cost as a wrong password
-    if user is None or not verify_password(user.password_hash, password):
+    matches = await _password_matches(services, user, password)
+    if user is None or not matches:
         for key in keys:
             limiter.record_failure(key)
         raise Unauthorized(BAD_CREDENTIALS)

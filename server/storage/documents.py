@@ -111,6 +111,8 @@ class DocumentStore:
             for name, group in groupby(order, key=lambda i: batch[i][0]):
                 indexes = list(group)
                 last = await _allocate(tx, name, len(indexes), now)
+                if last is None:
+                    continue  # deleted: nothing is stored, the seqs stay 0
                 for offset, index in enumerate(indexes):
                     seqs[index] = last - len(indexes) + 1 + offset
                     rows.append((name, seqs[index], batch[index][1], now))
@@ -195,19 +197,14 @@ async def _insert_document(tx: Tx, record: DocumentRecord, initial_update: bytes
         )
 
 
-async def _allocate(tx: Tx, name: str, count: int, now: int) -> int:
-    """Reserve `count` seqs for `name` (creating its row if needed); return the last one."""
+async def _allocate(tx: Tx, name: str, count: int, now: int) -> int | None:
+    """Reserve `count` seqs for `name` and return the last one; None if it does not exist
+    (deleted while someone still held it open: it must not come back)."""
     row = await tx.fetchone(
-        "INSERT INTO documents (name, kind, last_seq, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET last_seq = documents.last_seq + excluded.last_seq,"
-        " updated_at = excluded.updated_at"
+        "UPDATE documents SET last_seq = last_seq + ?, updated_at = ? WHERE name = ?"
         " RETURNING last_seq",
-        name,
-        name.split(":", 1)[0],
         count,
         now,
-        now,
+        name,
     )
-    assert row is not None
-    return int(row[0])
+    return int(row[0]) if row is not None else None
