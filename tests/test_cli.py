@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -13,6 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server.cli import main
+from server.credentials import hash_secret
+from server.passwords import verify_password
+from server.settings import Settings
+from server.storage import open_storage
+from server.storage.base import User
+from server.storage.migrations import latest_version
 from tests.fixtures.procs import ROOT, free_port
 
 
@@ -104,3 +112,90 @@ def test_serve_on_a_fresh_data_dir_prints_how_to_sign_in(tmp_path: Path) -> None
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+@pytest.fixture
+def in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """For `main([...])` called in this process, on SQLite under tmp_path."""
+    for name, _, _ in Settings.documented():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_passwords_memberships_and_tokens_reach_the_database(
+    in_process: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_main(capsys, "org", "create", "Acme")[0] == 0
+    assert run_main(capsys, "org", "create", "Beta")[0] == 0
+    run_main(capsys, "user", "create", "bo@acme.com", "--org", "Acme", "--password", "first-pass")
+    status, out, _ = run_main(capsys, "user", "set-password", "BO@acme.com", "--json")
+    assert status == 0
+    new_password = json.loads(out)["password"]
+    status, out, _ = run_main(capsys, "user", "add-to-org", "bo@acme.com", "--org", "Beta",
+                              "--role", "admin", "--json")  # fmt: skip
+    assert (status, json.loads(out)["role"]) == (0, "admin")
+    token = json.loads(run_main(capsys, "token", "create", "bo@acme.com", "--json")[1])["token"]
+
+    async def stored() -> tuple[User | None, User | None, list[tuple[str, str]]]:
+        storage = await open_storage(Settings(data_dir=in_process, secret_key="x"))
+        try:
+            user = await storage.get_user_by_email("bo@acme.com")
+            assert user is not None
+            roles = []
+            for membership in await storage.memberships_for_user(user.id):
+                org = await storage.get_organization(membership.org_id)
+                roles.append((org.name if org else "?", membership.role))
+            return user, await storage.user_for_token_hash(hash_secret(token)), roles
+        finally:
+            await storage.close()
+
+    user, token_user, roles = asyncio.run(stored())
+    assert user is not None and token_user is not None and token_user.id == user.id
+    assert verify_password(user.password_hash, new_password)
+    assert not verify_password(user.password_hash, "first-pass")
+    assert sorted(roles) == [("Acme", "member"), ("Beta", "admin")]
+
+
+def test_friendly_text_without_json(in_process: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_main(capsys, "migrate")
+    assert status == 0
+    version = latest_version("sqlite")
+    assert out == f"applied {list(range(1, version + 1))} (v{version})\n"
+    assert run_main(capsys, "org", "create", "Acme")[1] == "created organization Acme\n"
+    status, out, _ = run_main(capsys, "user", "create", "x@acme.com", "--org", "Acme")
+    assert status == 0
+    assert re.fullmatch(r"created x@acme\.com \(member of Acme\)\npassword: \S{12,}\n", out)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("user", "create", "not-an-email", "--org", "Acme"), "is not an email address"),
+        (("user", "add-to-org", "ghost@acme.com", "--org", "Acme"), "no user with email"),
+        (("org", "create", "Acme"), "an organization named 'Acme' exists"),
+    ],
+)
+def test_bad_requests_exit_1_with_the_reason_on_stderr(
+    in_process: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], says: str
+) -> None:
+    run_main(capsys, "org", "create", "Acme")
+    status, out, err = run_main(capsys, *args, "--json")
+    assert (status, out) == (1, "")
+    assert err.startswith("tandem: ") and says in err
+
+
+def test_an_unreachable_database_is_named_not_a_traceback(
+    in_process: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://tandem@127.0.0.1:{free_port()}/tandem")
+    status, _, err = run_main(capsys, "org", "list")
+    assert status == 1
+    assert "cannot open the database (PostgreSQL at DATABASE_URL)" in err
+    assert "Traceback" not in err

@@ -1,0 +1,123 @@
+"""`python -m bench asgi [--quick] [--json]`: Tandem's fan-out under each ASGI websocket
+implementation, server pinned to CPU 0 and load generator to CPU 1, on loopback.
+
+The full competitor suite (pycrdt-websocket, the Node servers, S1–S8) is the benchmark
+issue's; this measures the choice of ASGI server recorded in docs/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.loadgen import fanout, simultaneous_joins
+from bench.procstat import ProcStat
+
+ROOT = Path(__file__).resolve().parent.parent
+IMPLEMENTATIONS = ("websockets-sansio", "websockets", "wsproto")
+
+
+async def _seed(data_dir: Path, documents: int) -> str:
+    from crdt.schemas import draft_seed
+    from server.credentials import new_api_token
+    from server.settings import Settings
+    from server.storage import open_storage
+
+    storage = await open_storage(Settings(data_dir=data_dir, secret_key="bench"))
+    await storage.migrate()
+    org = await storage.create_organization("Bench")
+    user = await storage.create_user("bench@example.com", "Bench", None)
+    await storage.add_membership(org.id, user.id, "owner")
+    token, token_hash = new_api_token()
+    await storage.create_api_token(user.id, token_hash, "bench")
+    for i in range(documents):
+        await storage.create_draft(f"b{i}", org.id, user.id, "s", draft_seed("s", [], {}))
+    await storage.close()
+    return token
+
+
+def _start(impl: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TANDEM_DATA_DIR": str(data_dir), "SECRET_KEY": "bench"}
+    env["TANDEM_LOG_LEVEL"] = "WARNING"
+    command = [sys.executable, "-m", "bench.serve", impl, str(port)]
+    return subprocess.Popen(["taskset", "-c", "0", *command], cwd=ROOT, env=env)
+
+
+async def _wait_ready(port: int) -> None:
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.1)
+
+
+async def measure(impl: str, quick: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        token = await _seed(data_dir, 8)
+        port = 18000 + IMPLEMENTATIONS.index(impl)
+        server = _start(impl, data_dir, port)
+        try:
+            await _wait_ready(port)
+            stat = ProcStat(server.pid)
+            base = f"ws://127.0.0.1:{port}/yws"
+            joins = await simultaneous_joins(f"{base}/draft:b0?token={token}", 50)
+            results: dict[str, Any] = {"server": f"tandem+uvicorn[{impl}]", "joins": joins}
+            steps = [(100, 4, 25.0), (100, 4, 50.0)] if quick else [
+                (200, 2, 10.0), (100, 4, 25.0), (100, 4, 50.0), (100, 4, 100.0)
+            ]
+            for n, (clients, writers, rate) in enumerate(steps, start=1):
+                stat.start()
+                figures = await fanout(
+                    f"{base}/draft:b{n}?token={token}", clients, writers, rate, 3 if quick else 8
+                )
+                figures.update(stat.stop())
+                figures["deliveries_per_cpu_s"] = figures["deliveries"] / max(
+                    figures["cpu_s"], 1e-9
+                )
+                results[f"{clients}x{writers}x{int(rate)}"] = figures
+            results["rss_kb"] = stat.rss_kb()
+            return results
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("suite", choices=["asgi"])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {1})
+    started = time.monotonic()
+    for impl in IMPLEMENTATIONS:
+        result = asyncio.run(measure(impl, args.quick))
+        if args.json:
+            print(orjson.dumps(result).decode(), flush=True)
+        else:
+            print(result["server"])
+            for key, value in result.items():
+                if isinstance(value, dict):
+                    shown = ", ".join(
+                        f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in value.items()
+                    )
+                    print(f"  {key}: {shown}")
+            print(f"  rss_kb: {result['rss_kb']}", flush=True)
+    print(f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

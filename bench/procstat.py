@@ -1,0 +1,33 @@
+"""CPU seconds and RSS of a process, from procfs."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+class ProcStat:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._cpu0 = 0.0
+        self._t0 = 0.0
+
+    def cpu_s(self) -> float:
+        with open(f"/proc/{self.pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+
+    def rss_kb(self) -> int:
+        with open(f"/proc/{self.pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def start(self) -> None:
+        self._cpu0, self._t0 = self.cpu_s(), time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        cpu, wall = self.cpu_s() - self._cpu0, time.monotonic() - self._t0
+        return {"cpu_s": cpu, "cpu_pct": 100.0 * cpu / wall}
