@@ -74,9 +74,11 @@ async def measure(impl: str, quick: bool) -> dict[str, Any]:
             base = f"ws://127.0.0.1:{port}/yws"
             joins = await simultaneous_joins(f"{base}/draft:b0?token={token}", 50)
             results: dict[str, Any] = {"server": f"tandem+uvicorn[{impl}]", "joins": joins}
-            steps = [(100, 4, 25.0), (100, 4, 50.0)] if quick else [
-                (200, 2, 10.0), (100, 4, 25.0), (100, 4, 50.0), (100, 4, 100.0)
-            ]
+            steps = (
+                [(100, 4, 25.0), (100, 4, 50.0)]
+                if quick
+                else [(200, 2, 10.0), (100, 4, 25.0), (100, 4, 50.0), (100, 4, 100.0)]
+            )
             for n, (clients, writers, rate) in enumerate(steps, start=1):
                 stat.start()
                 figures = await fanout(

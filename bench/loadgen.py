@@ -84,9 +84,7 @@ async def fanout(
 ) -> dict[str, float]:
     run, stop = Run(), asyncio.Event()
     started = time.monotonic()
-    tasks = [
-        asyncio.ensure_future(receiver(url, run, stop, started)) for _ in range(clients)
-    ]
+    tasks = [asyncio.ensure_future(receiver(url, run, stop, started)) for _ in range(clients)]
     async with asyncio.timeout(30):
         while len(run.synced_at) < clients:
             await asyncio.sleep(0.05)
@@ -108,9 +106,7 @@ async def fanout(
 async def simultaneous_joins(url: str, clients: int) -> dict[str, float]:
     run, stop = Run(), asyncio.Event()
     started = time.monotonic()
-    tasks = [
-        asyncio.ensure_future(receiver(url, run, stop, started)) for _ in range(clients)
-    ]
+    tasks = [asyncio.ensure_future(receiver(url, run, stop, started)) for _ in range(clients)]
     async with asyncio.timeout(10):
         while len(run.synced_at) < clients:
             await asyncio.sleep(0.01)
