@@ -17,7 +17,7 @@ import orjson
 from server.credentials import new_api_token
 from server.passwords import hash_password
 from server.settings import Settings
-from server.storage import open_storage
+from server.storage import StorageUnavailable, open_storage
 from server.storage.base import Organization, Storage, User
 from server.storage.migrations import latest_version
 
@@ -32,9 +32,8 @@ class CommandError(Exception):
 async def _open(settings: Settings) -> Storage:
     try:
         return await open_storage(settings)
-    except OSError as exc:
-        where = "PostgreSQL at DATABASE_URL" if settings.is_postgres else settings.sqlite_path
-        raise CommandError(f"cannot open the database ({where}): {exc}") from exc
+    except StorageUnavailable as exc:
+        raise CommandError(str(exc)) from exc
 
 
 @contextlib.asynccontextmanager
@@ -215,6 +214,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         port=port,
         ws=_websocket_implementation(),
         ws_max_size=settings.max_frame_bytes * 2,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         ws_ping_interval=20,
         ws_ping_timeout=20,
         lifespan="on",

@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.errors import InvalidInput
+from server.errors import InvalidInput, UnsupportedMediaType
 
 
 class JSONResponse(Response):
@@ -23,6 +23,12 @@ def json_response(content: Any, status_code: int = 200) -> JSONResponse:
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        # Also what stops a cross-site <form> (text/plain) from posting to the API.
+        raise UnsupportedMediaType(
+            f"send the body as application/json (got {media_type or 'no content type'})"
+        )
     raw = await request.body()
     if not raw:
         raise InvalidInput("request body is empty; send a JSON object")

@@ -42,6 +42,12 @@ class Settings:
     )
     host: str = setting("TANDEM_HOST", "127.0.0.1", "Address `tandem serve` listens on.")
     port: int = setting("TANDEM_PORT", 8000, "Port `tandem serve` listens on.")
+    forwarded_allow_ips: str = setting(
+        "TANDEM_FORWARDED_ALLOW_IPS",
+        "127.0.0.1",
+        "Proxies trusted for X-Forwarded-For (comma-separated, `*` for any): the client address"
+        " used by the sign-in rate limit.",
+    )
     cookie_secure: bool = setting(
         "TANDEM_COOKIE_SECURE", False, "Mark the session cookie `Secure` (set it behind HTTPS)."
     )

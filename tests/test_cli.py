@@ -197,5 +197,19 @@ def test_an_unreachable_database_is_named_not_a_traceback(
     monkeypatch.setenv("DATABASE_URL", f"postgresql://tandem@127.0.0.1:{free_port()}/tandem")
     status, _, err = run_main(capsys, "org", "list")
     assert status == 1
-    assert "cannot open the database (PostgreSQL at DATABASE_URL)" in err
+    assert "cannot open PostgreSQL at DATABASE_URL" in err
+    assert "Traceback" not in err
+
+
+def test_a_postgres_database_that_does_not_exist_is_named(
+    in_process: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_url: str,
+) -> None:
+    missing = postgres_url.rsplit("/", 1)[0] + "/tandem_no_such_database"
+    monkeypatch.setenv("DATABASE_URL", missing)
+    status, _, err = run_main(capsys, "org", "list")
+    assert status == 1
+    assert "cannot open PostgreSQL at DATABASE_URL" in err and "does not exist" in err
     assert "Traceback" not in err

@@ -29,11 +29,25 @@ class SqlStorage(AccountStore, DocumentStore):
         await self.db.close()
 
 
+class StorageUnavailable(Exception):
+    """The database cannot be opened; the message says which and why."""
+
+
 async def open_storage(settings: Settings) -> Storage:
     if settings.is_postgres:
+        import asyncpg
+
         from server.storage.postgres import PostgresDatabase
 
-        return SqlStorage(await PostgresDatabase.open(settings.database_url))
+        try:
+            return SqlStorage(await PostgresDatabase.open(settings.database_url))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StorageUnavailable(f"cannot open PostgreSQL at DATABASE_URL: {exc}") from exc
+    import sqlite3
+
     from server.storage.sqlite import SQLiteDatabase
 
-    return SqlStorage(await SQLiteDatabase.open(settings.sqlite_path))
+    try:
+        return SqlStorage(await SQLiteDatabase.open(settings.sqlite_path))
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageUnavailable(f"cannot open SQLite at {settings.sqlite_path}: {exc}") from exc
