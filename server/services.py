@@ -10,9 +10,11 @@ from starlette.requests import HTTPConnection
 
 from crdt.manager import RoomManager
 from server.ratelimit import RateLimiter
+from server.rooms import open_room_manager
 from server.settings import Settings
 from server.storage import open_storage
 from server.storage.base import Storage
+from server.storage.migrations import latest_version
 
 
 @dataclass
@@ -30,8 +32,6 @@ def services_of(conn: HTTPConnection) -> Services:
 
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    from server.rooms import open_room_manager
-
     storage = await open_storage(settings)
     try:
         await _prepare_schema(settings, storage)
@@ -56,8 +56,6 @@ async def _prepare_schema(settings: Settings, storage: Storage) -> None:
     if not settings.is_postgres:
         await storage.migrate()
         return
-    from server.storage.migrations import latest_version
-
     current, latest = await storage.schema_version(), latest_version(storage.backend)
     if current < latest:
         raise SchemaNotCurrent(
