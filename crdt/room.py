@@ -18,7 +18,7 @@ from crdt import codec
 from crdt.awareness import REMOTE_OWNER, AwarenessRegistry, Identity
 from crdt.codec import AwarenessEntry, SyncMessage
 from crdt.errors import CloseCode, ProtocolError
-from crdt.updates import has_missing_structs
+from crdt.updates import has_missing_structs, is_yrs_panic
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,10 @@ class Room:
                 diff = self.doc.get_update(message.payload)
             except ValueError:
                 raise codec.malformed("SyncStep1 carries an invalid state vector") from None
+            except BaseException as exc:
+                if not is_yrs_panic(exc):
+                    raise
+                raise codec.malformed("SyncStep1 rejected by the CRDT engine") from None
             peer.send(codec.sync_step2(diff))
             # From the step-2 reply on, the peer has everything; later changes reach it.
             self.synced[peer.id] = peer
@@ -152,6 +156,11 @@ class Room:
             self.doc.apply_update(update)
         except ValueError as exc:
             raise codec.malformed(f"update cannot be applied: {exc}") from None
+        except BaseException as exc:
+            if not is_yrs_panic(exc):
+                raise
+            log.error("room %s: yrs panicked on an update; refused", self.name, exc_info=exc)
+            raise codec.malformed("update rejected by the CRDT engine") from None
         changes, self._changes = self._changes, []
         return changes
 

@@ -13,3 +13,9 @@ def has_missing_structs(update: bytes, state_vector: bytes) -> bool:
     not start at clock 0.) The diff against the state vector starts with the number of
     client blocks it still carries; zero means nothing is missing."""
     return get_update(update, state_vector)[:1] != b"\x00"
+
+
+def is_yrs_panic(exc: BaseException) -> bool:
+    """A Rust panic inside yrs surfaces as pyo3's PanicException, a BaseException: it must
+    end the offending message, not the room or the process."""
+    return type(exc).__name__ == "PanicException"

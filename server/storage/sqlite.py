@@ -1,10 +1,16 @@
 """SQLite through aiosqlite: WAL, `synchronous=FULL`, one connection whose transactions
-are serialised by a lock (`BEGIN IMMEDIATE` for writes)."""
+are serialised by a lock (`BEGIN IMMEDIATE` for writes).
+
+aiosqlite runs statements in order on one thread, and cancelling an `await` does not take
+a queued statement back: a `BEGIN` whose caller was cancelled still runs. So every way out
+of a transaction that is not its `COMMIT` queues a `ROLLBACK` behind whatever is in flight,
+and the next transaction starts on a clean connection."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -14,6 +20,8 @@ from typing import Any
 import aiosqlite
 
 from server.storage.database import Row, UniqueViolation
+
+log = logging.getLogger(__name__)
 
 _UNIQUE = re.compile(r"UNIQUE constraint failed: \w+\.(\w+)")
 
@@ -61,25 +69,37 @@ class SQLiteDatabase:
     async def open(cls, path: Path) -> SQLiteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            "busy_timeout=10000",
-        ):
-            await conn.execute(f"PRAGMA {pragma}")
+        try:
+            async with conn.execute("PRAGMA journal_mode=WAL") as cursor:
+                mode = await cursor.fetchone()
+            if mode is None or str(mode[0]).lower() != "wal":
+                log.warning("SQLite at %s refused WAL mode (journal_mode=%s)", path, mode)
+            for pragma in ("synchronous=FULL", "foreign_keys=ON", "busy_timeout=10000"):
+                await conn.execute(f"PRAGMA {pragma}")
+        except BaseException:
+            await conn.close()  # its worker thread would otherwise keep the process alive
+            raise
         return cls(conn)
 
     @contextlib.asynccontextmanager
     async def transaction(self, *, readonly: bool = False) -> AsyncIterator[SQLiteTx]:
         async with self._lock:
-            await self._conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
             try:
+                await self._conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
                 yield SQLiteTx(self._conn)
+                await self._conn.execute("COMMIT")
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self._conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """Queued behind any statement still in flight (a cancelled `BEGIN` included);
+        harmless when no transaction is open (`BEGIN` failed, or `COMMIT` went through)."""
+        try:
+            await self._conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if "no transaction is active" not in str(exc):
+                raise
 
     async def close(self) -> None:
         await self._conn.close()
