@@ -154,3 +154,21 @@ async def test_deleting_an_open_draft_closes_it_for_everyone_and_it_stays_delete
         assert b.closed_reason is not None and b.closed_reason.startswith("4404")
     assert await live_server.services.storage.get_document(name) is None
     assert name not in live_server.services.rooms.rooms
+
+
+async def test_a_token_from_another_organization_opens_nothing_here(
+    live_server: LiveServer,
+) -> None:
+    from crdt.schemas import draft_seed
+
+    alice = await make_person(live_server.services, "alice@acme.test")
+    mallory = await make_person(live_server.services, "mallory@other.test", org_name="Other")
+    draft = await new_draft(live_server, alice)
+    storage = live_server.services.storage
+    await storage.create_document("conv:acme1", "conv", alice.org.id, None, draft_seed("s", [], {}))
+    for name in (draft, "conv:acme1"):
+        async with yws(live_server.ws, name, mallory.token) as client:
+            assert (await client.wait_closed())[0] == CloseCode.FORBIDDEN
+        async with hocus(live_server.ws, name, mallory.token) as client:
+            await asyncio.wait_for(client.authenticated.wait(), 5)
+            assert client.denied is not None and client.denied.startswith("4403")
