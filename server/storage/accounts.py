@@ -11,6 +11,7 @@ from server.storage.base import Membership, Organization, Role, User
 from server.storage.database import Database, Row, UniqueViolation
 
 USER_COLUMNS = "u.id, u.email, u.name, u.password_hash, u.created_at"
+TOKEN_USE_RESOLUTION_MS = 60_000
 
 
 def now_ms() -> int:
@@ -143,17 +144,19 @@ class AccountStore:
         return token_id
 
     async def user_for_token_hash(self, token_hash: str) -> User | None:
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(readonly=True) as tx:
             row = await tx.fetchone(
-                f"SELECT {USER_COLUMNS}, t.id FROM api_tokens t JOIN users u ON u.id = t.user_id"
-                " WHERE t.token_hash = ?",
+                f"SELECT {USER_COLUMNS}, t.id, t.last_used_at FROM api_tokens t"
+                " JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
                 token_hash,
             )
-            if row is None:
-                return None
-            await tx.execute(
-                "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", now_ms(), row[5]
-            )
+        if row is None:
+            return None
+        now = now_ms()
+        if row[6] is None or row[6] < now - TOKEN_USE_RESOLUTION_MS:
+            # at most one write a minute per token: a bearer request must not cost a sync
+            async with self.db.transaction() as tx:
+                await tx.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", now, row[5])
         return User(*row[:5])
 
     async def create_session(self, user_id: str, session_hash: str, expires_at: int) -> None:

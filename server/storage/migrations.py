@@ -1,5 +1,9 @@
 """Versioned schema migrations: `server/migrations/<backend>/NNNN_name.sql`, applied in
-order, each in its own transaction, recorded in `schema_migrations`."""
+order, each in its own transaction, recorded in `schema_migrations`.
+
+On PostgreSQL every migrating transaction first takes one advisory lock, so processes that
+migrate at once apply each version exactly once. A migration file is split on `;`: keep
+semicolons out of string literals and bodies (no triggers or functions written inline)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,10 @@ _FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _ADVISORY_KEY = 0x7A4D_0001  # any constant; serialises concurrent `tandem migrate` runs
 
 
+class MigrationError(Exception):
+    """The migration files themselves are wrong (two files share a version)."""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -28,11 +36,14 @@ class Migration:
 
 
 def migrations_for(backend: str) -> list[Migration]:
-    found = []
+    found: list[Migration] = []
     for path in sorted((MIGRATIONS / backend).iterdir()):
         match = _FILE.match(path.name)
-        if match:
-            found.append(Migration(int(match[1]), path))
+        if match is None:
+            continue
+        if found and found[-1].version == int(match[1]):
+            raise MigrationError(f"{found[-1].path.name} and {path.name} share a version")
+        found.append(Migration(int(match[1]), path))
     return found
 
 
@@ -40,11 +51,19 @@ def latest_version(backend: str) -> int:
     return max((m.version for m in migrations_for(backend)), default=0)
 
 
+_TABLE_EXISTS = {
+    "sqlite": "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+    "postgres": "SELECT 1 FROM information_schema.tables"
+    " WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+}
+
+
 async def schema_version(db: Database) -> int:
-    async with db.transaction() as tx:
-        if db.backend == "postgres":
-            await tx.execute("SELECT pg_advisory_xact_lock(?)", _ADVISORY_KEY)
-        await _ensure_table(tx)
+    """The highest applied version, 0 on an empty database. Read-only and lock-free: the
+    health check asks on every probe."""
+    async with db.transaction(readonly=True) as tx:
+        if await tx.fetchone(_TABLE_EXISTS[db.backend]) is None:
+            return 0
         row = await tx.fetchone("SELECT MAX(version) FROM schema_migrations")
     return int(row[0]) if row and row[0] is not None else 0
 
