@@ -5,9 +5,10 @@ compaction and unloading after a grace period."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -92,6 +93,31 @@ class RoomManager:
 
     def leave(self, room: Room, peer: Peer) -> None:
         room.leave(peer)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[Room]:
+        """The loaded room, kept loaded while a server-side writer uses it."""
+        room = await self._room(name)
+        room.holds += 1
+        try:
+            yield room
+        finally:
+            room.holds -= 1
+            if not room.busy:
+                room.idle_since = time.monotonic()
+
+    async def apply_committed(self, room: Room, seq: int, update: bytes) -> None:
+        """An update a server-side writer has just committed to the log: serve it to every
+        local holder and tell the other processes."""
+        room.apply_remote(update)
+        if seq == room.seq + 1:
+            room.seq = seq
+        elif seq > room.seq:
+            self._start_catch_up(room)
+        room.log_entries += 1
+        room.log_bytes += len(update)
+        if self.broker.distributed:
+            await self.broker.publish_update(room.name, seq, update)
 
     async def evict(self, name: str, error: ProtocolError) -> None:
         """Drop a loaded document now (it was deleted): every peer is told why."""

@@ -65,6 +65,7 @@ class Room:
         self.synced: dict[int, Peer] = {}
         self.idle_since: float | None = time.monotonic()
         self.pending_writes = 0
+        self.holds = 0  # server-side writers (actions) using the room right now
         self.log_entries = 0
         self.log_bytes = 0
         self._hooks = hooks
@@ -82,7 +83,9 @@ class Room:
 
     @property
     def busy(self) -> bool:
-        return bool(self.members) or self.pending_writes > 0 or bool(self._outgoing)
+        return (
+            bool(self.members) or self.pending_writes > 0 or self.holds > 0 or bool(self._outgoing)
+        )
 
     # --- membership ---------------------------------------------------------------------
 

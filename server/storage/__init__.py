@@ -5,12 +5,14 @@ from __future__ import annotations
 from server.settings import Settings
 from server.storage.accounts import AccountStore
 from server.storage.base import Storage
+from server.storage.conversations import ConversationStore
 from server.storage.database import Database
 from server.storage.documents import DocumentStore
 from server.storage.migrations import migrate, schema_version
+from server.storage.organization import OrganizationStore
 
 
-class SqlStorage(AccountStore, DocumentStore):
+class SqlStorage(AccountStore, DocumentStore, ConversationStore, OrganizationStore):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.backend = db.backend

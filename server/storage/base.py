@@ -7,10 +7,17 @@ Uniqueness violations raise `server.errors.Conflict` naming the field.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from crdt.store import UpdateLog
+
+if TYPE_CHECKING:
+    from server.conversations.index import UserRow
+    from server.storage.conversations import ConversationTx
+    from server.storage.organization import LabelRecord, TeamRecord
 
 Role = Literal["owner", "admin", "member"]
 ROLES: tuple[Role, ...] = ("owner", "admin", "member")
@@ -136,3 +143,40 @@ class Storage(UpdateLog, Protocol):
     async def delete_draft(self, draft_id: str) -> bool:
         """Delete the draft, its document, log and snapshot. False if it did not exist."""
         ...
+
+    # conversations (rows are a projection of the conv: documents)
+    def conversation_transaction(
+        self, name: str
+    ) -> contextlib.AbstractAsyncContextManager[ConversationTx]:
+        """One action's transaction: the document row locked, log and index writable."""
+        ...
+
+    async def conversation_access(self, conv_id: str, user_id: str) -> bool: ...
+
+    async def conversation_org(self, conv_id: str) -> tuple[str, str | None] | None:
+        """(organization, merged_into), or None if there is no such conversation."""
+        ...
+
+    async def stored_index(self, conv_id: str) -> tuple[tuple[UserRow, ...], tuple[str, ...]]: ...
+
+    # the organization around conversations
+    async def org_members(self, org_id: str) -> dict[str, str]:
+        """user id -> role."""
+        ...
+
+    async def create_team(
+        self,
+        org_id: str,
+        name: str,
+        active: Sequence[str],
+        observers: Sequence[str],
+        has_inbox: bool,
+    ) -> TeamRecord: ...
+
+    async def teams(self, org_id: str) -> list[TeamRecord]: ...
+
+    async def create_label(
+        self, org_id: str, path: str, auto_share: Sequence[str]
+    ) -> LabelRecord: ...
+
+    async def labels(self, org_id: str) -> list[LabelRecord]: ...

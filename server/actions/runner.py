@@ -1,0 +1,91 @@
+"""Run one change against one conversation, the way every action does:
+
+lock the conversation (in this process, and its document row in the database), catch the
+loaded document up with the log, let the pure machine change a `Conversation`, write the
+difference as one Yjs update, append it and replace the index rows in the same
+transaction, commit — and only then serve the update to every holder and other processes.
+A change that raises leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from pycrdt import Doc
+
+from crdt.manager import RoomManager
+from server.conversations.document import (
+    new_conversation_doc,
+    read_conversation,
+    write_conversation,
+)
+from server.conversations.index import project
+from server.conversations.model import Conversation
+from server.errors import NotFound
+from server.storage.base import Storage
+
+Change = Callable[[Conversation], None]
+
+
+def _update_from(doc: Doc[Any], conv: Conversation) -> bytes | None:
+    """The update that turns `doc` into `conv`, computed on a scratch copy."""
+    scratch: Doc[Any] = Doc()
+    scratch.apply_update(doc.get_update())
+    updates: list[bytes] = []
+    subscription = scratch.observe(lambda event: updates.append(event.update))
+    write_conversation(scratch, conv)
+    scratch.unobserve(subscription)
+    return updates[0] if updates else None
+
+
+class ConversationWriter:
+    def __init__(self, storage: Storage, rooms: RoomManager) -> None:
+        self.storage = storage
+        self.rooms = rooms
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = asyncio.Lock()
+        return lock
+
+    async def create(self, conv: Conversation) -> Conversation:
+        name = f"conv:{conv.id}"
+        update = _update_from(new_conversation_doc(), conv)
+        assert update is not None
+        async with self.storage.conversation_transaction(name) as tx:
+            await tx.create(conv.org_id, None)
+            await tx.append(update)
+            await tx.save_index(project(conv))
+        return conv
+
+    async def read(self, conv_id: str) -> Conversation:
+        name = f"conv:{conv_id}"
+        if await self.storage.conversation_org(conv_id) is None:
+            raise NotFound(f"no conversation {conv_id}")
+        async with self.rooms.hold(name) as room:
+            return read_conversation(room.doc)
+
+    async def change(self, conv_id: str, change: Change) -> Conversation:
+        name = f"conv:{conv_id}"
+        lock = self._lock(name)
+        async with lock, self.rooms.hold(name) as room:
+            async with self.storage.conversation_transaction(name) as tx:
+                if not tx.exists:
+                    raise NotFound(f"no conversation {conv_id}")
+                for seq, missed in await tx.tail(room.seq):
+                    room.apply_remote(missed)
+                    room.seq = seq
+                conv = read_conversation(room.doc)
+                change(conv)
+                update = _update_from(room.doc, conv)
+                if update is None:
+                    return conv
+                seq = await tx.append(update)
+                await tx.save_index(project(conv))
+            await self.rooms.apply_committed(room, seq, update)
+            return conv

@@ -1,0 +1,154 @@
+"""The conversation as the state machine sees it: plain data, no I/O.
+
+One `Conversation` is what a `conv:<id>` document holds (the document mapping is in
+`server.conversations.document`). Per-user state is visible to everyone with access, as
+the product shows it on the access avatars. Times are integer Unix milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["thread", "chat", "team_room", "org_room", "one_to_one"]
+Status = Literal["open", "closed"]
+SnoozeScope = Literal["me", "everyone"]
+ROOM_KINDS: frozenset[str] = frozenset({"team_room", "org_room", "one_to_one"})
+MAX_MESSAGES = 400  # external messages per conversation; the 401st starts a new one
+MAX_LABELS = 100  # organization labels per conversation
+
+
+@dataclass
+class Snooze:
+    until: int
+    scope: SnoozeScope
+    leave_in_inbox: bool = False
+    discard_if_reply: bool = False
+    by: str = ""  # the user who snoozed
+
+
+@dataclass
+class UserState:
+    """One user's relation to one conversation. Having an entry means having access."""
+
+    inbox: bool = False  # in their personal Inbox (else: archived, still in All)
+    unread: bool = False  # external messages unread
+    chat_unread: bool = False  # comments unread
+    watching: bool = False
+    starred: bool = False
+    trashed: bool = False  # in their Trash (their own)
+    snooze: Snooze | None = None  # scope "me" snoozes live here
+    bumped_at: int = 0  # Inbox order: last time it came (back) to their Inbox
+    via: str = "share"  # how access was granted: account, mention, add_people, assignment, ...
+
+
+@dataclass
+class Comment:
+    id: str
+    author: str
+    body: str
+    created_at: int
+    mentions: list[str] = field(default_factory=list)  # user ids reached
+    reactions: dict[str, list[str]] = field(default_factory=dict)  # emoji -> user ids
+    edited_at: int | None = None
+    deleted: bool = False
+
+
+@dataclass
+class MessageSummary:
+    id: str
+    direction: Literal["in", "out"]
+    from_address: str
+    subject: str
+    preview: str
+    at: int
+    account_id: str | None = None
+
+
+@dataclass
+class Event:
+    """A timeline entry: assigned, unassigned, closed, reopened, renamed, labelled,
+    unlabelled, snoozed, unsnoozed, moved, shared, trashed, restored, merged."""
+
+    type: str
+    actor: str | None  # None for the system (sync, rules, scheduler)
+    at: int
+    data: dict[str, object] = field(default_factory=dict)
+    by_rule: bool = False
+
+
+@dataclass
+class Conversation:
+    id: str
+    org_id: str
+    kind: Kind = "thread"
+    subject: str = ""
+    subject_custom: bool = False
+    status: Status = "open"
+    team: str | None = None
+    in_team_inbox: bool = False
+    color: str | None = None
+    assignees: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    users: dict[str, UserState] = field(default_factory=dict)
+    snooze: Snooze | None = None  # scope "everyone"
+    trashed_for_everyone: bool = False
+    spam: bool = False
+    messages: list[MessageSummary] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    drafts: list[str] = field(default_factory=list)
+    last_activity_at: int = 0
+    merged_into: str | None = None
+
+    @property
+    def is_room(self) -> bool:
+        return self.kind in ROOM_KINDS
+
+    @property
+    def private(self) -> bool:
+        return len(self.users) <= 1 and self.team is None
+
+    @property
+    def message_count(self) -> int:
+        return len(self.messages)
+
+
+@dataclass(frozen=True)
+class TeamInfo:
+    id: str
+    name: str
+    active: frozenset[str]
+    observers: frozenset[str]
+    has_inbox: bool = True
+    reply_assigns_replier: bool = True
+    inbound_reply_on_assigned: Literal["assignee_inbox", "team_inbox"] = "assignee_inbox"
+    mention_adds_observers: bool = False
+
+    @property
+    def members(self) -> frozenset[str]:
+        return self.active | self.observers
+
+
+@dataclass(frozen=True)
+class Preferences:
+    time_zone: str = "UTC"
+    remove_closed_from_inbox: bool = False
+    auto_watch_draft: bool = True
+    auto_watch_task: bool = True
+    auto_watch_new_conversation: bool = True
+
+
+@dataclass(frozen=True)
+class Directory:
+    """What the machine needs to know about the organization around a conversation."""
+
+    org_id: str
+    members: dict[str, str]  # user id -> role (owner, admin, member)
+    teams: dict[str, TeamInfo] = field(default_factory=dict)
+    groups: dict[str, frozenset[str]] = field(default_factory=dict)  # mention group -> users
+    preferences: dict[str, Preferences] = field(default_factory=dict)
+    labels: dict[str, frozenset[str]] = field(default_factory=dict)  # label id -> auto-shared
+
+    def prefs(self, user: str) -> Preferences:
+        return self.preferences.get(user, Preferences())

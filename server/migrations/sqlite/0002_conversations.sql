@@ -1,0 +1,73 @@
+CREATE TABLE teams (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    has_inbox INTEGER NOT NULL DEFAULT 1,
+    reply_assigns_replier INTEGER NOT NULL DEFAULT 1,
+    inbound_reply_on_assigned TEXT NOT NULL DEFAULT 'assignee_inbox',
+    mention_adds_observers INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    UNIQUE (org_id, name)
+);
+
+CREATE TABLE team_members (
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('active', 'observer')),
+    PRIMARY KEY (team_id, user_id)
+);
+
+CREATE TABLE labels (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (org_id, path)
+);
+
+CREATE TABLE label_auto_share (
+    label_id TEXT NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    PRIMARY KEY (label_id, user_id)
+);
+
+CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    status TEXT NOT NULL,
+    team_id TEXT,
+    in_team_inbox INTEGER NOT NULL DEFAULT 0,
+    trashed_for_everyone INTEGER NOT NULL DEFAULT 0,
+    spam INTEGER NOT NULL DEFAULT 0,
+    snoozed_until INTEGER,
+    merged_into TEXT,
+    last_activity_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX conversations_team_inbox ON conversations(team_id, in_team_inbox, last_activity_at);
+
+CREATE TABLE conversation_users (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    inbox INTEGER NOT NULL,
+    unread INTEGER NOT NULL,
+    chat_unread INTEGER NOT NULL,
+    watching INTEGER NOT NULL,
+    starred INTEGER NOT NULL,
+    trashed INTEGER NOT NULL,
+    snoozed_until INTEGER,
+    assigned INTEGER NOT NULL,
+    bumped_at INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, user_id)
+);
+CREATE INDEX conversation_users_inbox ON conversation_users(user_id, inbox, bumped_at);
+CREATE INDEX conversation_users_all ON conversation_users(user_id, bumped_at);
+
+CREATE TABLE conversation_labels (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    label_id TEXT NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+    PRIMARY KEY (conversation_id, label_id)
+);
+CREATE INDEX conversation_labels_label ON conversation_labels(label_id);

@@ -1,0 +1,151 @@
+"""Conversation rows and the one-transaction write every action makes: lock the document,
+catch up with its log, append the action's update, replace the index rows."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+
+from server.conversations.index import ConversationIndex, UserRow
+from server.storage.accounts import now_ms
+from server.storage.database import Database, Tx
+
+
+class ConversationTx:
+    """One action's transaction on one conversation document (row locked)."""
+
+    def __init__(self, tx: Tx, name: str, exists: bool) -> None:
+        self._tx = tx
+        self.name = name
+        self.exists = exists
+
+    async def tail(self, after_seq: int) -> list[tuple[int, bytes]]:
+        rows = await self._tx.fetchall(
+            "SELECT seq, data FROM doc_updates WHERE doc_name = ? AND seq > ? ORDER BY seq",
+            self.name,
+            after_seq,
+        )
+        return [(int(seq), bytes(data)) for seq, data in rows]
+
+    async def append(self, update: bytes) -> int:
+        now = now_ms()
+        if not self.exists:
+            raise RuntimeError(f"{self.name} does not exist: create() it first")
+        row = await self._tx.fetchone(
+            "UPDATE documents SET last_seq = last_seq + 1, updated_at = ? WHERE name = ?"
+            " RETURNING last_seq",
+            now,
+            self.name,
+        )
+        assert row is not None
+        seq = int(row[0])
+        await self._tx.execute(
+            "INSERT INTO doc_updates (doc_name, seq, data, created_at) VALUES (?, ?, ?, ?)",
+            self.name,
+            seq,
+            update,
+            now,
+        )
+        return seq
+
+    async def create(self, org_id: str, owner_id: str | None) -> None:
+        now = now_ms()
+        await self._tx.execute(
+            "INSERT INTO documents (name, kind, org_id, owner_id, last_seq, created_at,"
+            " updated_at) VALUES (?, 'conv', ?, ?, 0, ?, ?)",
+            self.name,
+            org_id,
+            owner_id,
+            now,
+            now,
+        )
+        self.exists = True
+
+    async def save_index(self, index: ConversationIndex) -> None:
+        row = dataclasses.asdict(index.row)
+        columns = list(row)
+        values = [row[c] for c in columns]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+        await self._tx.execute(
+            f"INSERT INTO conversations ({', '.join(columns)}, created_at)"
+            f" VALUES ({', '.join('?' * len(columns))}, ?)"
+            f" ON CONFLICT (id) DO UPDATE SET {updates}",
+            *values,
+            now_ms(),
+        )
+        conv_id = index.row.id
+        await self._tx.execute("DELETE FROM conversation_users WHERE conversation_id = ?", conv_id)
+        if index.users:
+            user_columns = [f.name for f in dataclasses.fields(index.users[0])]
+            await self._tx.executemany(
+                f"INSERT INTO conversation_users (conversation_id, {', '.join(user_columns)})"
+                f" VALUES (?, {', '.join('?' * len(user_columns))})",
+                [[conv_id, *dataclasses.astuple(user)] for user in index.users],
+            )
+        await self._tx.execute("DELETE FROM conversation_labels WHERE conversation_id = ?", conv_id)
+        if index.labels:
+            await self._tx.executemany(
+                "INSERT INTO conversation_labels (conversation_id, label_id) VALUES (?, ?)",
+                [[conv_id, label] for label in index.labels],
+            )
+
+
+class ConversationStore:
+    db: Database
+
+    @contextlib.asynccontextmanager
+    async def conversation_transaction(self, name: str) -> AsyncIterator[ConversationTx]:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                f"SELECT last_seq FROM documents WHERE name = ?{self.db.lock_for_update}", name
+            )
+            yield ConversationTx(tx, name, exists=row is not None)
+
+    async def conversation_access(self, conv_id: str, user_id: str) -> bool:
+        async with self.db.transaction(readonly=True) as tx:
+            row = await tx.fetchone(
+                "SELECT 1 FROM conversation_users WHERE conversation_id = ? AND user_id = ?",
+                conv_id,
+                user_id,
+            )
+        return row is not None
+
+    async def conversation_org(self, conv_id: str) -> tuple[str, str | None] | None:
+        """(organization, merged_into) of a conversation, or None if there is none."""
+        async with self.db.transaction(readonly=True) as tx:
+            row = await tx.fetchone(
+                "SELECT org_id, merged_into FROM conversations WHERE id = ?", conv_id
+            )
+        return (str(row[0]), row[1]) if row is not None else None
+
+    async def stored_index(self, conv_id: str) -> tuple[tuple[UserRow, ...], tuple[str, ...]]:
+        """The stored per-user rows and labels of one conversation (reindex checks)."""
+        async with self.db.transaction(readonly=True) as tx:
+            users = await tx.fetchall(
+                "SELECT user_id, inbox, unread, chat_unread, watching, starred, trashed,"
+                " snoozed_until, assigned, bumped_at FROM conversation_users"
+                " WHERE conversation_id = ? ORDER BY user_id",
+                conv_id,
+            )
+            labels = await tx.fetchall(
+                "SELECT label_id FROM conversation_labels WHERE conversation_id = ?"
+                " ORDER BY label_id",
+                conv_id,
+            )
+        rows = tuple(
+            UserRow(
+                user_id=str(r[0]),
+                inbox=bool(r[1]),
+                unread=bool(r[2]),
+                chat_unread=bool(r[3]),
+                watching=bool(r[4]),
+                starred=bool(r[5]),
+                trashed=bool(r[6]),
+                snoozed_until=None if r[7] is None else int(r[7]),
+                assigned=bool(r[8]),
+                bumped_at=int(r[9]),
+            )
+            for r in users
+        )
+        return rows, tuple(str(label) for (label,) in labels)

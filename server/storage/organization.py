@@ -1,0 +1,143 @@
+"""Teams, labels and the organization directory the state machine reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from server.errors import Conflict
+from server.storage.accounts import new_id, now_ms
+from server.storage.database import Database, UniqueViolation
+
+
+@dataclass(frozen=True)
+class TeamRecord:
+    id: str
+    org_id: str
+    name: str
+    has_inbox: bool
+    reply_assigns_replier: bool
+    inbound_reply_on_assigned: str
+    mention_adds_observers: bool
+    active: tuple[str, ...]
+    observers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    id: str
+    org_id: str
+    path: str
+    auto_share: tuple[str, ...]
+
+
+class OrganizationStore:
+    db: Database
+
+    async def org_members(self, org_id: str) -> dict[str, str]:
+        async with self.db.transaction(readonly=True) as tx:
+            rows = await tx.fetchall(
+                "SELECT user_id, role FROM memberships WHERE org_id = ?", org_id
+            )
+        return {str(user): str(role) for user, role in rows}
+
+    async def create_team(
+        self,
+        org_id: str,
+        name: str,
+        active: Sequence[str],
+        observers: Sequence[str],
+        has_inbox: bool,
+    ) -> TeamRecord:
+        team_id = new_id()
+        try:
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO teams (id, org_id, name, has_inbox, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    team_id,
+                    org_id,
+                    name,
+                    has_inbox,
+                    now_ms(),
+                )
+                members = [(team_id, u, "active") for u in active]
+                members += [(team_id, u, "observer") for u in observers if u not in active]
+                if members:
+                    await tx.executemany(
+                        "INSERT INTO team_members (team_id, user_id, kind) VALUES (?, ?, ?)",
+                        members,
+                    )
+        except UniqueViolation:
+            raise Conflict(f"a team named {name!r} exists", field="name") from None
+        teams = await self.teams(org_id)
+        return next(team for team in teams if team.id == team_id)
+
+    async def teams(self, org_id: str) -> list[TeamRecord]:
+        async with self.db.transaction(readonly=True) as tx:
+            rows = await tx.fetchall(
+                "SELECT id, org_id, name, has_inbox, reply_assigns_replier,"
+                " inbound_reply_on_assigned, mention_adds_observers FROM teams"
+                " WHERE org_id = ? ORDER BY name",
+                org_id,
+            )
+            members = await tx.fetchall(
+                "SELECT m.team_id, m.user_id, m.kind FROM team_members m"
+                " JOIN teams t ON t.id = m.team_id WHERE t.org_id = ?",
+                org_id,
+            )
+        by_team: dict[str, dict[str, list[str]]] = {}
+        for team_id, user_id, kind in members:
+            by_team.setdefault(str(team_id), {}).setdefault(str(kind), []).append(str(user_id))
+        return [
+            TeamRecord(
+                id=str(r[0]),
+                org_id=str(r[1]),
+                name=str(r[2]),
+                has_inbox=bool(r[3]),
+                reply_assigns_replier=bool(r[4]),
+                inbound_reply_on_assigned=str(r[5]),
+                mention_adds_observers=bool(r[6]),
+                active=tuple(sorted(by_team.get(str(r[0]), {}).get("active", []))),
+                observers=tuple(sorted(by_team.get(str(r[0]), {}).get("observer", []))),
+            )
+            for r in rows
+        ]
+
+    async def create_label(self, org_id: str, path: str, auto_share: Sequence[str]) -> LabelRecord:
+        label = LabelRecord(new_id(), org_id, path.strip("/"), tuple(auto_share))
+        try:
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO labels (id, org_id, path, created_at) VALUES (?, ?, ?, ?)",
+                    label.id,
+                    org_id,
+                    label.path,
+                    now_ms(),
+                )
+                if auto_share:
+                    await tx.executemany(
+                        "INSERT INTO label_auto_share (label_id, user_id) VALUES (?, ?)",
+                        [(label.id, user) for user in auto_share],
+                    )
+        except UniqueViolation:
+            raise Conflict(f"a label {label.path!r} exists", field="path") from None
+        return label
+
+    async def labels(self, org_id: str) -> list[LabelRecord]:
+        async with self.db.transaction(readonly=True) as tx:
+            rows = await tx.fetchall(
+                "SELECT id, org_id, path FROM labels WHERE org_id = ? ORDER BY path", org_id
+            )
+            shares = await tx.fetchall(
+                "SELECT s.label_id, s.user_id FROM label_auto_share s"
+                " JOIN labels l ON l.id = s.label_id WHERE l.org_id = ?",
+                org_id,
+            )
+        auto: dict[str, list[str]] = {}
+        for label_id, user_id in shares:
+            auto.setdefault(str(label_id), []).append(str(user_id))
+        return [
+            LabelRecord(str(i), str(o), str(p), tuple(sorted(auto.get(str(i), []))))
+            for i, o, p in rows
+        ]
