@@ -22,8 +22,6 @@ async def grant_for(storage: Storage, user: User | None, name: str) -> Grant:
     identity = Identity(user_id=user.id, name=user.name or user.email)
     if parsed.kind == "draft" and record.owner_id == user.id:
         return Grant(identity, read_only=False)
-    if parsed.kind == "conv" and record.org_id is not None:
-        memberships = await storage.memberships_for_user(user.id)
-        if any(m.org_id == record.org_id for m in memberships):
-            return Grant(identity, read_only=True)  # conversations are written by the server
+    if parsed.kind == "conv" and await storage.conversation_access(parsed.id, user.id):
+        return Grant(identity, read_only=True)  # conversations are written by the server
     raise AccessDenied(CloseCode.FORBIDDEN, f"you may not open {name}")

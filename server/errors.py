@@ -22,7 +22,7 @@ class AppError(Exception):
 
 class InvalidInput(AppError):
     status = 400
-    code = "invalid_input"
+    code = "invalid"
 
 
 class Unauthorized(AppError):
@@ -56,6 +56,29 @@ class UnsupportedMediaType(AppError):
 class Unprocessable(AppError):
     status = 422
     code = "unprocessable"
+
+
+class UnknownCommand(AppError):
+    status = 400
+    code = "unknown_command"
+
+
+class Merged(AppError):
+    """The conversation was merged away; `target` is the one that survived."""
+
+    status = 404
+    code = "merged"
+
+    def __init__(self, message: str, *, target: str) -> None:
+        super().__init__(message)
+        self.target = target
+
+    def to_json(self) -> dict[str, object]:
+        body = super().to_json()
+        error = body["error"]
+        assert isinstance(error, dict)
+        error["target"] = self.target
+        return body
 
 
 class TooManyRequests(AppError):

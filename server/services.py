@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from crdt.manager import RoomManager
+from server.actions.runner import ConversationWriter
 from server.ratelimit import RateLimiter
 from server.rooms import open_room_manager
 from server.settings import Settings
@@ -23,6 +24,7 @@ class Services:
     storage: Storage
     rooms: RoomManager
     login_limiter: RateLimiter
+    conversations: ConversationWriter
 
 
 def services_of(conn: HTTPConnection) -> Services:
@@ -41,6 +43,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 storage=storage,
                 rooms=rooms,
                 login_limiter=RateLimiter(settings.login_attempts, settings.login_window_s),
+                conversations=ConversationWriter(storage, rooms),
             )
     finally:
         await storage.close()

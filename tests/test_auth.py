@@ -214,7 +214,7 @@ async def test_malformed_sign_in_requests_get_a_400_naming_the_problem(
     )
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error["code"] == "invalid_input"
+    assert error["code"] == "invalid"
     assert error.get("field") == field
     assert says in error["message"]
 

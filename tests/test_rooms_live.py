@@ -96,12 +96,15 @@ async def test_other_users_and_strangers_are_refused(live_server: LiveServer) ->
 async def test_read_only_connection_cannot_write_but_shares_presence(
     live_server: LiveServer,
 ) -> None:
-    from crdt.schemas import draft_seed
+    from server.conversations.model import Conversation, UserState
 
     alice = await make_person(live_server.services, "alice@acme.test")
     bob = await make_person(live_server.services, "bob@acme.test")
     storage = live_server.services.storage
-    await storage.create_document("conv:c1", "conv", alice.org.id, None, draft_seed("s", ["x"], {}))
+    users = {alice.user.id: UserState(inbox=True), bob.user.id: UserState(inbox=True)}
+    await live_server.services.conversations.create(
+        Conversation(id="c1", org_id=alice.org.id, kind="chat", subject="s", users=users)
+    )
     async with (
         yws(live_server.ws, "conv:c1", alice.token) as a,
         yws(live_server.ws, "conv:c1", bob.token) as b,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.conversations.model import Conversation
+from server.conversations.model import Conversation, UserState
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class ConversationRow:
     spam: bool
     snoozed_until: int | None
     merged_into: str | None
+    preview: str
+    assignee_ids: str  # comma-joined, for list rows
     last_activity_at: int
 
 
@@ -33,7 +35,8 @@ class UserRow:
     watching: bool
     starred: bool
     trashed: bool
-    snoozed_until: int | None
+    snoozed_until: int | None  # the snooze that applies to this user: their own or everyone's
+    snooze_hides: bool  # it hides the conversation from their Inbox (not "leave in Inbox")
     assigned: bool
     bumped_at: int
 
@@ -58,21 +61,31 @@ def project(conv: Conversation) -> ConversationIndex:
         spam=conv.spam,
         snoozed_until=conv.snooze.until if conv.snooze else None,
         merged_into=conv.merged_into,
+        preview=conv.messages[-1].preview if conv.messages else _last_comment(conv),
+        assignee_ids=",".join(conv.assignees),
         last_activity_at=conv.last_activity_at,
     )
-    users = tuple(
-        UserRow(
-            user_id=uid,
-            inbox=state.inbox,
-            unread=state.unread,
-            chat_unread=state.chat_unread,
-            watching=state.watching,
-            starred=state.starred,
-            trashed=state.trashed,
-            snoozed_until=state.snooze.until if state.snooze else None,
-            assigned=uid in conv.assignees,
-            bumped_at=state.bumped_at,
-        )
-        for uid, state in sorted(conv.users.items())
-    )
+    users = tuple(_user_row(conv, uid, state) for uid, state in sorted(conv.users.items()))
     return ConversationIndex(row, users, tuple(sorted(set(conv.labels))))
+
+
+def _user_row(conv: Conversation, uid: str, state: UserState) -> UserRow:
+    snooze = state.snooze or conv.snooze
+    return UserRow(
+        user_id=uid,
+        inbox=state.inbox,
+        unread=state.unread,
+        chat_unread=state.chat_unread,
+        watching=state.watching,
+        starred=state.starred,
+        trashed=state.trashed,
+        snoozed_until=snooze.until if snooze else None,
+        snooze_hides=snooze is not None and not snooze.leave_in_inbox,
+        assigned=uid in conv.assignees,
+        bumped_at=state.bumped_at,
+    )
+
+
+def _last_comment(conv: Conversation) -> str:
+    live = [c for c in conv.comments if not c.deleted]
+    return live[-1].body[:200] if live else ""

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from crdt.store import UpdateLog
 
 if TYPE_CHECKING:
     from server.conversations.index import UserRow
     from server.storage.conversations import ConversationTx
+    from server.storage.mailboxes import MailboxQuery
     from server.storage.organization import LabelRecord, TeamRecord
 
 Role = Literal["owner", "admin", "member"]
@@ -180,3 +181,10 @@ class Storage(UpdateLog, Protocol):
     ) -> LabelRecord: ...
 
     async def labels(self, org_id: str) -> list[LabelRecord]: ...
+
+    # mailboxes (index reads)
+    async def mailbox_page(
+        self, query: MailboxQuery
+    ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]: ...
+
+    async def unread_counts(self, user_id: str, org_id: str, now: int) -> dict[str, Any]: ...

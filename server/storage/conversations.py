@@ -124,7 +124,7 @@ class ConversationStore:
         async with self.db.transaction(readonly=True) as tx:
             users = await tx.fetchall(
                 "SELECT user_id, inbox, unread, chat_unread, watching, starred, trashed,"
-                " snoozed_until, assigned, bumped_at FROM conversation_users"
+                " snoozed_until, snooze_hides, assigned, bumped_at FROM conversation_users"
                 " WHERE conversation_id = ? ORDER BY user_id",
                 conv_id,
             )
@@ -143,8 +143,9 @@ class ConversationStore:
                 starred=bool(r[5]),
                 trashed=bool(r[6]),
                 snoozed_until=None if r[7] is None else int(r[7]),
-                assigned=bool(r[8]),
-                bumped_at=int(r[9]),
+                snooze_hides=bool(r[8]),
+                assigned=bool(r[9]),
+                bumped_at=int(r[10]),
             )
             for r in users
         )

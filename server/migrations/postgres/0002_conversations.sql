@@ -43,6 +43,8 @@ CREATE TABLE conversations (
     spam BOOLEAN NOT NULL DEFAULT FALSE,
     snoozed_until BIGINT,
     merged_into TEXT,
+    preview TEXT NOT NULL DEFAULT '',
+    assignee_ids TEXT NOT NULL DEFAULT '',
     last_activity_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL
 );
@@ -58,6 +60,7 @@ CREATE TABLE conversation_users (
     starred BOOLEAN NOT NULL,
     trashed BOOLEAN NOT NULL,
     snoozed_until BIGINT,
+    snooze_hides BOOLEAN NOT NULL,
     assigned BOOLEAN NOT NULL,
     bumped_at BIGINT NOT NULL,
     PRIMARY KEY (conversation_id, user_id)

@@ -43,6 +43,8 @@ CREATE TABLE conversations (
     spam INTEGER NOT NULL DEFAULT 0,
     snoozed_until INTEGER,
     merged_into TEXT,
+    preview TEXT NOT NULL DEFAULT '',
+    assignee_ids TEXT NOT NULL DEFAULT '',
     last_activity_at INTEGER NOT NULL,
     created_at INTEGER NOT NULL
 );
@@ -58,6 +60,7 @@ CREATE TABLE conversation_users (
     starred INTEGER NOT NULL,
     trashed INTEGER NOT NULL,
     snoozed_until INTEGER,
+    snooze_hides INTEGER NOT NULL,
     assigned INTEGER NOT NULL,
     bumped_at INTEGER NOT NULL,
     PRIMARY KEY (conversation_id, user_id)

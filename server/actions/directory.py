@@ -1,0 +1,27 @@
+"""The organization as the state machine needs it, read from storage for one action."""
+
+from __future__ import annotations
+
+from server.conversations.model import Directory, TeamInfo
+from server.storage.base import Storage
+
+
+async def load_directory(storage: Storage, org_id: str) -> Directory:
+    members = await storage.org_members(org_id)
+    teams = {
+        team.id: TeamInfo(
+            id=team.id,
+            name=team.name,
+            active=frozenset(team.active),
+            observers=frozenset(team.observers),
+            has_inbox=team.has_inbox,
+            reply_assigns_replier=team.reply_assigns_replier,
+            inbound_reply_on_assigned=(
+                "team_inbox" if team.inbound_reply_on_assigned == "team_inbox" else "assignee_inbox"
+            ),
+            mention_adds_observers=team.mention_adds_observers,
+        )
+        for team in await storage.teams(org_id)
+    }
+    labels = {label.id: frozenset(label.auto_share) for label in await storage.labels(org_id)}
+    return Directory(org_id=org_id, members=members, teams=teams, labels=labels)
