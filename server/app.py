@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 
 from server.errors import AppError, TooManyRequests
 from server.json import json_response
-from server.routes import drafts, health, home, session, websocket
+from server.routes import drafts, health, home, mailboxes, session, websocket
 from server.services import open_services
 from server.settings import Settings
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings) -> Starlette:
         *home.routes,
         *session.routes,
         *drafts.routes,
+        *mailboxes.routes,
         *websocket.routes,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
