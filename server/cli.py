@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from server import cli_commands as commands
+from server import cli_org
 from server.errors import AppError
 from server.settings import Settings, SettingsError
 from server.storage.base import ROLES
@@ -63,6 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
     new = command("create", commands.token_create, "print a new bearer token for a user", token)
     new.add_argument("email")
     new.add_argument("--label", default="cli")
+    team = sub.add_parser("team", help="teams").add_subparsers(dest="team", required=True)
+    new_team = command("create", cli_org.team_create, "create a team", team)
+    new_team.add_argument("org")
+    new_team.add_argument("name")
+    new_team.add_argument("--active", help="comma-separated emails of active members")
+    new_team.add_argument("--observers", help="comma-separated emails of observers")
+    new_team.add_argument("--no-inbox", action="store_true", help="a team without a team inbox")
+
+    label = sub.add_parser("label", help="labels").add_subparsers(dest="label", required=True)
+    new_label = command("create", cli_org.label_create, "create an organization label", label)
+    new_label.add_argument("org")
+    new_label.add_argument("path", help="nested with slashes: Billing/Refunds")
+    new_label.add_argument("--share-with", help="comma-separated emails given access")
+    command("reindex", cli_org.reindex, "rebuild mailbox index rows from the documents")
     return parser
 
 

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.storage",
     "tests.fixtures.app",
     "tests.fixtures.server",
+    "tests.fixtures.cli",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

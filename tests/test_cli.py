@@ -14,13 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.cli import main
 from server.credentials import hash_secret
 from server.passwords import verify_password
 from server.settings import Settings
 from server.storage import open_storage
 from server.storage.base import User
 from server.storage.migrations import latest_version
+from tests.fixtures.cli import run_main
 from tests.fixtures.procs import ROOT, free_port
 
 
@@ -112,21 +112,6 @@ def test_serve_on_a_fresh_data_dir_prints_how_to_sign_in(tmp_path: Path) -> None
     finally:
         process.terminate()
         process.communicate(timeout=10)
-
-
-@pytest.fixture
-def in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """For `main([...])` called in this process, on SQLite under tmp_path."""
-    for name, _, _ in Settings.documented():
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path))
-    return tmp_path
-
-
-def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    status = main(list(args))
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def test_passwords_memberships_and_tokens_reach_the_database(

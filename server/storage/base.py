@@ -133,6 +133,8 @@ class Storage(UpdateLog, Protocol):
 
     async def get_document(self, name: str) -> DocumentRecord | None: ...
 
+    async def document_names(self, kind: str) -> list[str]: ...
+
     async def create_draft(
         self, draft_id: str, org_id: str, author_id: str, subject: str, initial_update: bytes
     ) -> Draft:

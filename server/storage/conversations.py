@@ -28,6 +28,12 @@ class ConversationTx:
         )
         return [(int(seq), bytes(data)) for seq, data in rows]
 
+    async def snapshot(self) -> bytes | None:
+        row = await self._tx.fetchone(
+            "SELECT data FROM doc_snapshots WHERE doc_name = ?", self.name
+        )
+        return bytes(row[0]) if row is not None else None
+
     async def append(self, update: bytes) -> int:
         now = now_ms()
         if not self.exists:

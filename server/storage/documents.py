@@ -36,6 +36,13 @@ class DocumentStore:
             raise Conflict(f"document {name} exists", field="name") from None
         return record
 
+    async def document_names(self, kind: str) -> list[str]:
+        async with self.db.transaction(readonly=True) as tx:
+            rows = await tx.fetchall(
+                "SELECT name FROM documents WHERE kind = ? ORDER BY name", kind
+            )
+        return [str(name) for (name,) in rows]
+
     async def get_document(self, name: str) -> DocumentRecord | None:
         async with self.db.transaction(readonly=True) as tx:
             row = await tx.fetchone(f"SELECT {DOC_COLUMNS} FROM documents WHERE name = ?", name)
