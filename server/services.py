@@ -6,12 +6,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import anyio
 from starlette.requests import HTTPConnection
 
 from crdt.manager import RoomManager
 from server.actions.runner import ConversationWriter
 from server.ratelimit import RateLimiter
 from server.rooms import open_room_manager
+from server.scheduler import Scheduler
 from server.settings import Settings
 from server.storage import open_storage
 from server.storage.base import Storage
@@ -25,6 +27,7 @@ class Services:
     rooms: RoomManager
     login_limiter: RateLimiter
     conversations: ConversationWriter
+    scheduler: Scheduler
 
 
 def services_of(conn: HTTPConnection) -> Services:
@@ -37,14 +40,21 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     storage = await open_storage(settings)
     try:
         await _prepare_schema(settings, storage)
-        async with open_room_manager(settings, storage) as rooms:
+        async with (
+            open_room_manager(settings, storage) as rooms,
+            anyio.create_task_group() as tasks,
+        ):
+            scheduler = Scheduler(storage)
+            tasks.start_soon(scheduler.run)
             yield Services(
                 settings=settings,
                 storage=storage,
                 rooms=rooms,
                 login_limiter=RateLimiter(settings.login_attempts, settings.login_window_s),
                 conversations=ConversationWriter(storage, rooms),
+                scheduler=scheduler,
             )
+            tasks.cancel_scope.cancel()
     finally:
         await storage.close()
 

@@ -88,7 +88,9 @@ def test_serve_on_a_fresh_data_dir_prints_how_to_sign_in(tmp_path: Path) -> None
     )
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(4)]
+        lines: list[str] = []
+        while not any("Sign in at" in line for line in lines) and len(lines) < 50:
+            lines.append(process.stdout.readline())
         output = "".join(lines)
         assert f"http://127.0.0.1:{port}/" in output
         match = re.search(r"Sign in as (\S+) with password (\S+)", output)

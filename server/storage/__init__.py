@@ -8,12 +8,15 @@ from server.storage.base import Storage
 from server.storage.conversations import ConversationStore
 from server.storage.database import Database
 from server.storage.documents import DocumentStore
+from server.storage.jobs import JobStore
 from server.storage.mailboxes import MailboxStore
 from server.storage.migrations import migrate, schema_version
 from server.storage.organization import OrganizationStore
 
 
-class SqlStorage(AccountStore, DocumentStore, ConversationStore, OrganizationStore, MailboxStore):
+class SqlStorage(
+    AccountStore, DocumentStore, ConversationStore, OrganizationStore, MailboxStore, JobStore
+):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.backend = db.backend

@@ -17,6 +17,7 @@ from crdt.store import UpdateLog
 if TYPE_CHECKING:
     from server.conversations.index import UserRow
     from server.storage.conversations import ConversationTx
+    from server.storage.jobs import Job
     from server.storage.mailboxes import MailboxQuery
     from server.storage.organization import LabelRecord, TeamRecord
 
@@ -190,3 +191,18 @@ class Storage(UpdateLog, Protocol):
     ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]: ...
 
     async def unread_counts(self, user_id: str, org_id: str, now: int) -> dict[str, Any]: ...
+
+    # durable jobs
+    async def schedule_job(
+        self, key: str, kind: str, due_at: int, payload: dict[str, Any]
+    ) -> str: ...
+
+    async def cancel_job(self, key: str) -> bool: ...
+
+    async def claim_due_jobs(self, now: int, limit: int) -> list[Job]: ...
+
+    async def finish_job(self, job: Job) -> None: ...
+
+    async def retry_job(self, job: Job, at: int, error: str) -> None: ...
+
+    async def pending_jobs(self) -> list[Job]: ...
