@@ -9,13 +9,20 @@ from server.storage.conversations import ConversationStore
 from server.storage.database import Database
 from server.storage.documents import DocumentStore
 from server.storage.jobs import JobStore
+from server.storage.mail import MailStore
 from server.storage.mailboxes import MailboxStore
 from server.storage.migrations import migrate, schema_version
 from server.storage.organization import OrganizationStore
 
 
 class SqlStorage(
-    AccountStore, DocumentStore, ConversationStore, OrganizationStore, MailboxStore, JobStore
+    AccountStore,
+    DocumentStore,
+    ConversationStore,
+    OrganizationStore,
+    MailboxStore,
+    JobStore,
+    MailStore,
 ):
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from server.conversations.index import UserRow
     from server.storage.conversations import ConversationTx
     from server.storage.jobs import Job
+    from server.storage.mail import Account
     from server.storage.mailboxes import MailboxQuery
     from server.storage.organization import LabelRecord, TeamRecord
 
@@ -206,3 +207,24 @@ class Storage(UpdateLog, Protocol):
     async def retry_job(self, job: Job, at: int, error: str) -> None: ...
 
     async def pending_jobs(self) -> list[Job]: ...
+
+    # connected accounts and stored messages
+    async def create_account(
+        self,
+        org_id: str,
+        address: str,
+        owner_id: str | None,
+        delivery: str,
+        team_id: str | None,
+        shared_with: Sequence[tuple[str, bool]],
+    ) -> Account: ...
+
+    async def accounts_by_address(self, address: str) -> list[Account]: ...
+
+    async def conversations_for_message_ids(
+        self, org_id: str, message_ids: Sequence[str]
+    ) -> dict[str, str]: ...
+
+    async def message_seen(self, org_id: str, dedupe_key: str) -> bool: ...
+
+    async def message_count(self, conversation_id: str) -> int: ...

@@ -6,10 +6,26 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from server.conversations.index import ConversationIndex, UserRow
 from server.storage.accounts import now_ms
-from server.storage.database import Database, Tx
+from server.storage.database import Database, Tx, UniqueViolation
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: str
+    org_id: str
+    conversation_id: str
+    account_id: str | None
+    rfc_message_id: str
+    dedupe_key: str
+    direction: str
+    from_address: str
+    subject: str
+    sent_at: int | None
+    raw: bytes
 
 
 class ConversationTx:
@@ -67,6 +83,21 @@ class ConversationTx:
             now,
         )
         self.exists = True
+
+    async def insert_message(self, row: StoredMessage) -> bool:
+        """Store a received or sent message with the action that adds it to the
+        conversation; False if the organization already has it (de-duplicated)."""
+        try:
+            await self._tx.execute(
+                "INSERT INTO messages (id, org_id, conversation_id, account_id, rfc_message_id,"
+                " dedupe_key, direction, from_address, subject, sent_at, raw, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                *dataclasses.astuple(row),
+                now_ms(),
+            )
+        except UniqueViolation:
+            return False
+        return True
 
     async def save_index(self, index: ConversationIndex) -> None:
         row = dataclasses.asdict(index.row)

@@ -1,0 +1,123 @@
+"""Connected accounts and stored messages: the rows the ingestion path reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from server.errors import Conflict
+from server.storage.accounts import new_id, now_ms
+from server.storage.database import Database, UniqueViolation
+
+IN_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    org_id: str
+    address: str
+    owner_id: str | None
+    delivery: str  # "inbox" or "team_inbox"
+    team_id: str | None
+    shared_with: tuple[tuple[str, bool], ...]  # (user id, auto-archive)
+
+
+class MailStore:
+    db: Database
+
+    async def create_account(
+        self,
+        org_id: str,
+        address: str,
+        owner_id: str | None,
+        delivery: str,
+        team_id: str | None,
+        shared_with: Sequence[tuple[str, bool]],
+    ) -> Account:
+        account = Account(
+            new_id(), org_id, address.strip().lower(), owner_id, delivery, team_id,
+            tuple(shared_with),
+        )  # fmt: skip
+        try:
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO accounts (id, org_id, address, owner_id, delivery, team_id,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    account.id,
+                    org_id,
+                    account.address,
+                    owner_id,
+                    delivery,
+                    team_id,
+                    now_ms(),
+                )
+                if shared_with:
+                    await tx.executemany(
+                        "INSERT INTO account_access (account_id, user_id, auto_archive)"
+                        " VALUES (?, ?, ?)",
+                        [(account.id, user, archive) for user, archive in shared_with],
+                    )
+        except UniqueViolation:
+            raise Conflict(f"an account {account.address} exists", field="address") from None
+        return account
+
+    async def accounts_by_address(self, address: str) -> list[Account]:
+        async with self.db.transaction(readonly=True) as tx:
+            rows = await tx.fetchall(
+                "SELECT id, org_id, address, owner_id, delivery, team_id FROM accounts"
+                " WHERE address = ? ORDER BY created_at",
+                address.strip().lower(),
+            )
+            accounts = []
+            for row in rows:
+                shares = await tx.fetchall(
+                    "SELECT user_id, auto_archive FROM account_access WHERE account_id = ?"
+                    " ORDER BY user_id",
+                    row[0],
+                )
+                accounts.append(
+                    Account(
+                        str(row[0]),
+                        str(row[1]),
+                        str(row[2]),
+                        row[3],
+                        str(row[4]),
+                        row[5],
+                        tuple((str(u), bool(a)) for u, a in shares),
+                    )
+                )
+        return accounts
+
+    async def conversations_for_message_ids(
+        self, org_id: str, message_ids: Sequence[str]
+    ) -> dict[str, str]:
+        """Message-ID -> the conversation that holds it, for ids already stored."""
+        found: dict[str, str] = {}
+        async with self.db.transaction(readonly=True) as tx:
+            for start in range(0, len(message_ids), IN_CHUNK):
+                chunk = list(message_ids[start : start + IN_CHUNK])
+                rows = await tx.fetchall(
+                    "SELECT m.rfc_message_id, m.conversation_id FROM messages m"
+                    " JOIN conversations c ON c.id = m.conversation_id"
+                    f" WHERE m.org_id = ? AND m.rfc_message_id IN ({', '.join('?' * len(chunk))})"
+                    " AND c.merged_into IS NULL",
+                    org_id,
+                    *chunk,
+                )
+                found.update((str(mid), str(cid)) for mid, cid in rows)
+        return found
+
+    async def message_seen(self, org_id: str, dedupe_key: str) -> bool:
+        async with self.db.transaction(readonly=True) as tx:
+            row = await tx.fetchone(
+                "SELECT 1 FROM messages WHERE org_id = ? AND dedupe_key = ?", org_id, dedupe_key
+            )
+        return row is not None
+
+    async def message_count(self, conversation_id: str) -> int:
+        async with self.db.transaction(readonly=True) as tx:
+            row = await tx.fetchone(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = ?", conversation_id
+            )
+        return int(row[0]) if row else 0
