@@ -78,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     new_label.add_argument("path", help="nested with slashes: Billing/Refunds")
     new_label.add_argument("--share-with", help="comma-separated emails given access")
     command("reindex", cli_org.reindex, "rebuild mailbox index rows from the documents")
+
+    account = sub.add_parser("account", help="connected accounts").add_subparsers(
+        dest="account", required=True
+    )
+    new_account = command("create", cli_org.account_create, "connect an email address", account)
+    new_account.add_argument("org")
+    new_account.add_argument("address")
+    new_account.add_argument("--owner", required=True, help="email of the owning user")
+    new_account.add_argument(
+        "--share-with", action="append", help="team:NAME or user:EMAIL (repeatable)"
+    )
+    new_account.add_argument("--delivery", choices=("inbox", "team_inbox"), default="inbox")
     return parser
 
 

@@ -69,3 +69,34 @@ async def reindex(settings: Settings, args: argparse.Namespace) -> dict[str, Any
                 await tx.save_index(project(read_conversation(doc)))
             rebuilt += 1
     return {"rebuilt": rebuilt, "message": f"rebuilt the index of {rebuilt} conversations"}
+
+
+async def account_create(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    async with storage_for(settings) as storage:
+        org_id = await _org_id(storage, args.org)
+        owner = (await _user_ids(storage, args.owner, org_id))[0]
+        team_id, users = None, []
+        teams = {team.name: team for team in await storage.teams(org_id)}
+        for target in args.share_with or []:
+            kind, _, name = target.partition(":")
+            if kind == "team" and name in teams:
+                team_id = team_id or teams[name].id
+                users += [u for u in (*teams[name].active, *teams[name].observers)]
+            elif kind == "user":
+                users += await _user_ids(storage, name, org_id)
+            else:
+                raise CommandError(f"--share-with {target!r}: use team:NAME or user:EMAIL")
+        if args.delivery == "team_inbox" and team_id is None:
+            raise CommandError("--delivery team_inbox needs --share-with team:NAME")
+        shared = [(user, False) for user in dict.fromkeys(users) if user != owner]
+        account = await storage.create_account(
+            org_id, args.address, owner, args.delivery, team_id, shared
+        )
+    return {
+        "id": account.id,
+        "address": account.address,
+        "delivery": account.delivery,
+        "team": account.team_id,
+        "shared_with": [user for user, _ in account.shared_with],
+        "message": f"created account {account.address} ({account.id})",
+    }

@@ -73,3 +73,32 @@ def test_reindex_rebuilds_the_rows_from_the_documents(
 
     expected = project(conv)
     assert asyncio.run(stored()) == (expected.users, expected.labels)
+
+
+def test_accounts_shared_with_a_team_or_users(
+    in_process: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _json(capsys, "org", "create", "Acme")
+    for email in ("owner@acme.com", "a@acme.com", "b@acme.com"):
+        _json(capsys, "user", "create", email, "--org", "Acme")
+    _json(capsys, "team", "create", "Acme", "Support", "--active", "a@acme.com")
+    support = _json(
+        capsys, "account", "create", "Acme", "Support@Acme.com", "--owner", "owner@acme.com",
+        "--share-with", "team:Support", "--delivery", "team_inbox",
+    )  # fmt: skip
+    assert support["address"] == "support@acme.com" and support["team"]
+    assert len(support["shared_with"]) == 1  # type: ignore[arg-type]
+    sales = _json(
+        capsys, "account", "create", "Acme", "sales@acme.com", "--owner", "owner@acme.com",
+        "--share-with", "user:a@acme.com", "--share-with", "user:b@acme.com",
+    )  # fmt: skip
+    assert sales["delivery"] == "inbox" and len(sales["shared_with"]) == 2  # type: ignore[arg-type]
+    status, _, err = run_main(
+        capsys, "account", "create", "Acme", "x@acme.com", "--owner", "owner@acme.com",
+        "--delivery", "team_inbox",
+    )  # fmt: skip
+    assert status == 1 and "needs --share-with team:NAME" in err
+    status, _, err = run_main(
+        capsys, "account", "create", "Acme", "sales@acme.com", "--owner", "owner@acme.com"
+    )
+    assert status == 1 and "exists" in err
