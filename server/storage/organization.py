@@ -104,6 +104,34 @@ class OrganizationStore:
             for r in rows
         ]
 
+    async def update_team(self, team_id: str, changes: dict[str, object]) -> None:
+        """Set team options and, when given, replace its active members and observers."""
+        options = {
+            k: v
+            for k, v in changes.items()
+            if k
+            in (
+                "name",
+                "has_inbox",
+                "reply_assigns_replier",
+                "inbound_reply_on_assigned",
+                "mention_adds_observers",
+            )
+        }
+        async with self.db.transaction() as tx:
+            for column, value in options.items():
+                await tx.execute(f"UPDATE teams SET {column} = ? WHERE id = ?", value, team_id)
+            if "active" in changes or "observers" in changes:
+                active = list(changes.get("active", ()))  # type: ignore[call-overload]
+                observers = list(changes.get("observers", ()))  # type: ignore[call-overload]
+                await tx.execute("DELETE FROM team_members WHERE team_id = ?", team_id)
+                rows = [(team_id, u, "active") for u in active]
+                rows += [(team_id, u, "observer") for u in observers if u not in active]
+                if rows:
+                    await tx.executemany(
+                        "INSERT INTO team_members (team_id, user_id, kind) VALUES (?, ?, ?)", rows
+                    )
+
     async def create_label(self, org_id: str, path: str, auto_share: Sequence[str]) -> LabelRecord:
         label = LabelRecord(new_id(), org_id, path.strip("/"), tuple(auto_share))
         try:

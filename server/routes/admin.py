@@ -1,0 +1,118 @@
+"""`/api/admin/…`: teams, labels and accounts of an organization. Members may list them;
+owners and admins create and change them."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from server.auth import require_user
+from server.errors import Forbidden, InvalidInput, NotFound
+from server.json import json_response, read_json_object, require_str
+from server.services import Services, services_of
+from server.storage.base import User
+
+TEAM_BOOLEANS = ("has_inbox", "reply_assigns_replier", "mention_adds_observers")
+REPLY_OPTIONS = ("assignee_inbox", "team_inbox")
+
+
+async def _org(services: Services, user: User, request: Request, *, write: bool) -> str:
+    wanted = request.query_params.get("organization")
+    for membership in await services.storage.memberships_for_user(user.id):
+        if wanted in (None, membership.org_id):
+            if write and membership.role not in ("owner", "admin"):
+                raise Forbidden("only owners and admins can change this")
+            return membership.org_id
+    raise Forbidden("you are not a member of that organization", field="organization")
+
+
+async def _members(services: Services, org_id: str, body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput(f"'{key}' must be a list of user ids", field=key)
+    members = await services.storage.org_members(org_id)
+    for uid in value:
+        if uid not in members:
+            raise InvalidInput(f"user {uid} is not in this organization", field=key)
+    return list(dict.fromkeys(value))
+
+
+async def list_teams(request: Request) -> Response:
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=False)
+    teams = await services.storage.teams(org_id)
+    return json_response({"teams": [dataclasses.asdict(team) for team in teams]})
+
+
+async def create_team(request: Request) -> Response:
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=True)
+    body = await read_json_object(request)
+    name = require_str(body, "name").strip()
+    active = await _members(services, org_id, body, "active")
+    observers = await _members(services, org_id, body, "observers")
+    has_inbox = body.get("has_inbox", True)
+    if not isinstance(has_inbox, bool):
+        raise InvalidInput("'has_inbox' must be true or false", field="has_inbox")
+    team = await services.storage.create_team(org_id, name, active, observers, has_inbox)
+    return json_response({"team": dataclasses.asdict(team)}, status_code=201)
+
+
+async def update_team(request: Request) -> Response:
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=True)
+    team_id = request.path_params["team_id"]
+    if team_id not in {team.id for team in await services.storage.teams(org_id)}:
+        raise NotFound(f"no team {team_id}")
+    body = await read_json_object(request)
+    changes: dict[str, object] = {}
+    for key in TEAM_BOOLEANS:
+        if key in body:
+            if not isinstance(body[key], bool):
+                raise InvalidInput(f"'{key}' must be true or false", field=key)
+            changes[key] = body[key]
+    if "inbound_reply_on_assigned" in body:
+        if body["inbound_reply_on_assigned"] not in REPLY_OPTIONS:
+            raise InvalidInput(
+                f"'inbound_reply_on_assigned' must be one of {', '.join(REPLY_OPTIONS)}",
+                field="inbound_reply_on_assigned",
+            )
+        changes["inbound_reply_on_assigned"] = body["inbound_reply_on_assigned"]
+    if "name" in body:
+        changes["name"] = require_str(body, "name").strip()
+    for key in ("active", "observers"):
+        if key in body:
+            changes[key] = await _members(services, org_id, body, key)
+    await services.storage.update_team(team_id, changes)
+    team = next(t for t in await services.storage.teams(org_id) if t.id == team_id)
+    return json_response({"team": dataclasses.asdict(team)})
+
+
+async def list_labels(request: Request) -> Response:
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=False)
+    labels = await services.storage.labels(org_id)
+    return json_response({"labels": [dataclasses.asdict(label) for label in labels]})
+
+
+async def create_label(request: Request) -> Response:
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=True)
+    body = await read_json_object(request)
+    path = require_str(body, "path")
+    auto_share = await _members(services, org_id, body, "auto_share")
+    label = await services.storage.create_label(org_id, path, auto_share)
+    return json_response({"label": dataclasses.asdict(label)}, status_code=201)
+
+
+routes: list[BaseRoute] = [
+    Route("/api/admin/teams", list_teams, methods=["GET"]),
+    Route("/api/admin/teams", create_team, methods=["POST"]),
+    Route("/api/admin/teams/{team_id}", update_team, methods=["PATCH"]),
+    Route("/api/admin/labels", list_labels, methods=["GET"]),
+    Route("/api/admin/labels", create_label, methods=["POST"]),
+]
