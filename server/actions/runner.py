@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pycrdt import Doc
@@ -26,8 +26,11 @@ from server.conversations.index import project
 from server.conversations.model import Conversation
 from server.errors import NotFound
 from server.storage.base import Storage
+from server.storage.conversations import ConversationTx
 
 Change = Callable[[Conversation], None]
+Extra = Callable[[ConversationTx, Conversation], Awaitable[None]]
+"""More writes for the same transaction (the message row of a received mail, say)."""
 
 
 def _update_from(doc: Doc[Any], conv: Conversation) -> bytes | None:
@@ -53,7 +56,7 @@ class ConversationWriter:
             lock = self._locks[name] = asyncio.Lock()
         return lock
 
-    async def create(self, conv: Conversation) -> Conversation:
+    async def create(self, conv: Conversation, extra: Extra | None = None) -> Conversation:
         name = f"conv:{conv.id}"
         update = _update_from(new_conversation_doc(), conv)
         assert update is not None
@@ -61,6 +64,8 @@ class ConversationWriter:
             await tx.create(conv.org_id, None)
             await tx.append(update)
             await tx.save_index(project(conv))
+            if extra is not None:
+                await extra(tx, conv)
         return conv
 
     async def read(self, conv_id: str) -> Conversation:
@@ -70,7 +75,9 @@ class ConversationWriter:
         async with self.rooms.hold(name) as room:
             return read_conversation(room.doc)
 
-    async def change(self, conv_id: str, change: Change) -> Conversation:
+    async def change(
+        self, conv_id: str, change: Change, extra: Extra | None = None
+    ) -> Conversation:
         name = f"conv:{conv_id}"
         lock = self._lock(name)
         async with lock, self.rooms.hold(name) as room:
@@ -87,5 +94,7 @@ class ConversationWriter:
                     return conv
                 seq = await tx.append(update)
                 await tx.save_index(project(conv))
+                if extra is not None:
+                    await extra(tx, conv)
             await self.rooms.apply_committed(room, seq, update)
             return conv
