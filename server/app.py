@@ -13,7 +13,16 @@ from starlette.routing import BaseRoute
 
 from server.errors import AppError, TooManyRequests
 from server.json import json_response
-from server.routes import admin, drafts, health, home, mailboxes, session, websocket
+from server.routes import (
+    admin,
+    conversations,
+    drafts,
+    health,
+    home,
+    mailboxes,
+    session,
+    websocket,
+)
 from server.services import open_services
 from server.settings import Settings
 
@@ -33,6 +42,7 @@ def create_app(settings: Settings) -> Starlette:
         *session.routes,
         *drafts.routes,
         *mailboxes.routes,
+        *conversations.routes,
         *admin.routes,
         *websocket.routes,
     ]

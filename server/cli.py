@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--share-with", action="append", help="team:NAME or user:EMAIL (repeatable)"
     )
     new_account.add_argument("--delivery", choices=("inbox", "team_inbox"), default="inbox")
+
+    mail = command("import", cli_org.import_mail, "import .eml and mbox files for an account")
+    mail.add_argument("address")
+    mail.add_argument("files", nargs="+")
     return parser
 
 

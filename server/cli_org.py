@@ -100,3 +100,43 @@ async def account_create(settings: Settings, args: argparse.Namespace) -> dict[s
         "shared_with": [user for user, _ in account.shared_with],
         "message": f"created account {account.address} ({account.id})",
     }
+
+
+async def import_mail(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """Import .eml and mbox files as mail received by an account."""
+    from pathlib import Path
+
+    from server.actions.ingest import ImportResult, ingest
+    from server.services import open_services
+    from sync.mbox import MalformedMailbox, is_mbox, split_mbox
+
+    async with storage_for(settings):
+        pass  # migrate the embedded database before services start
+    total = ImportResult()
+    async with open_services(settings) as services:
+        accounts = await services.storage.accounts_by_address(args.address)
+        if not accounts:
+            raise CommandError(
+                f"no account {args.address} (create it with `tandem account create`)"
+            )
+        for path in map(Path, args.files):
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
+            try:
+                raws = split_mbox(data) if is_mbox(data) else [data]
+            except MalformedMailbox as exc:
+                raise CommandError(f"{path}: {exc}") from exc
+            result = await ingest(services, accounts[0], raws)
+            total.imported += result.imported
+            total.duplicates += result.duplicates
+            total.rejected += result.rejected
+            total.conversations += [c for c in result.conversations if c not in total.conversations]
+            total.errors += [f"{path.name}: {error}" for error in result.errors]
+    facts = total.to_json()
+    facts["message"] = (
+        f"imported {total.imported}, duplicates {total.duplicates}, rejected {total.rejected}"
+        f" into {len(total.conversations)} conversations"
+    )
+    return facts

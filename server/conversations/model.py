@@ -152,3 +152,29 @@ class Directory:
 
     def prefs(self, user: str) -> Preferences:
         return self.preferences.get(user, Preferences())
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Who an arriving external message is for, as the account's sharing settings say.
+
+    A personal account names its `owner`; a shared account in the Inbox flow names the users
+    it goes to (`inbox_users`) and those it is auto-archived for (`archived_users`); a shared
+    account in the Team Inbox flow names the `team`. `direct_to` holds the users whose own
+    address is in To/Cc or who sent the message being replied to (a "direct reply").
+    """
+
+    owner: str | None = None
+    inbox_users: frozenset[str] = frozenset()
+    archived_users: frozenset[str] = frozenset()
+    team: str | None = None
+    direct_to: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What `receive_message` did: whether the caller must start a new conversation for the
+    message (this one is full), and whom the product notifies."""
+
+    needs_new_conversation: bool = False
+    notify: frozenset[str] = frozenset()

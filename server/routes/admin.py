@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.auth import require_user
-from server.errors import Forbidden, InvalidInput, NotFound
+from server.errors import Forbidden, InvalidInput, NotFound, UnsupportedMediaType
 from server.json import json_response, read_json_object, require_str
 from server.services import Services, services_of
 from server.storage.base import User
@@ -116,3 +116,34 @@ routes: list[BaseRoute] = [
     Route("/api/admin/labels", list_labels, methods=["GET"]),
     Route("/api/admin/labels", create_label, methods=["POST"]),
 ]
+
+
+IMPORT_TYPES = ("message/rfc822", "application/mbox")
+
+
+async def import_mail(request: Request) -> Response:
+    """Feed raw mail to a running server, as if the account had received it."""
+    from server.actions.ingest import ingest
+    from sync.mbox import MalformedMailbox, split_mbox
+
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=True)
+    address = request.path_params["address"]
+    accounts = [
+        a for a in await services.storage.accounts_by_address(address) if a.org_id == org_id
+    ]
+    if not accounts:
+        raise NotFound(f"no account {address} in this organization")
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in IMPORT_TYPES:
+        raise UnsupportedMediaType(f"send message/rfc822 or application/mbox, not {media_type!r}")
+    body = await request.body()
+    try:
+        raws = split_mbox(body) if media_type == "application/mbox" else [body]
+    except MalformedMailbox as exc:
+        raise InvalidInput(f"the body is not an mbox: {exc}") from None
+    result = await ingest(services, accounts[0], raws)
+    return json_response(result.to_json())
+
+
+routes.append(Route("/api/admin/accounts/{address}/import", import_mail, methods=["POST"]))

@@ -1,0 +1,155 @@
+"""External messages arriving and leaving (state machine rows 1–3, 6–9, 11, 23, 28).
+
+Arrivals never undo a user's own Trash: only mentions, assignment, invitations and reopening
+a closed conversation for its assignees take a conversation out of someone's Trash."""
+
+from __future__ import annotations
+
+from server.conversations.machine_base import (
+    add_assignees,
+    bring_back,
+    check_actor,
+    check_team,
+    check_users,
+    grant,
+    record,
+    refuse_room,
+    touch,
+    watchers,
+)
+from server.conversations.machine_snooze import discard_snoozes_on_reply
+from server.conversations.machine_triage import reopen_for_assignees
+from server.conversations.model import (
+    MAX_MESSAGES,
+    Conversation,
+    Delivery,
+    Directory,
+    MessageSummary,
+    Receipt,
+)
+from server.errors import InvalidInput, Merged, Unprocessable
+
+
+def receive_message(
+    conv: Conversation,
+    summary: MessageSummary,
+    delivery: Delivery,
+    *,
+    now: int,
+    directory: Directory,
+) -> Receipt:
+    """Append an inbound message. A conversation without messages is a new thread (rows
+    1–3); otherwise it is a reply (rows 6–8, 11). A full conversation (MAX_MESSAGES) is
+    left untouched and the receipt asks for a new conversation (row 9)."""
+    _check_delivery(conv, summary, delivery, directory)
+    if conv.messages and conv.message_count >= MAX_MESSAGES:
+        return Receipt(needs_new_conversation=True)
+    new_thread = not conv.messages
+    conv.messages.append(summary)
+    touch(conv, now)
+    if not conv.subject_custom and (new_thread or not conv.subject):
+        conv.subject = summary.subject
+    if new_thread:
+        notify = _deliver_new_thread(conv, delivery, now, directory)
+    else:
+        notify = _deliver_reply(conv, delivery, now, directory)
+    return Receipt(notify=frozenset(notify))
+
+
+def send_message(
+    conv: Conversation,
+    actor: str,
+    *,
+    summary: MessageSummary,
+    now: int,
+    directory: Directory,
+) -> None:
+    """Rows 23, 28: a reply sent while the conversation waits in its team inbox assigns the
+    sender (it leaves the team inbox) unless the team is set to leave it there."""
+    state = check_actor(conv, actor, directory)
+    refuse_room(conv, "sent from")
+    if summary.direction != "out":
+        raise InvalidInput("an outbound message is sent", field="direction")
+    team = directory.teams.get(conv.team) if conv.team is not None else None
+    assigns_replier = team is not None and conv.in_team_inbox and team.reply_assigns_replier
+    if assigns_replier and add_assignees(conv, [actor], now):
+        record(conv, "assigned", actor, now, users=[actor], by_reply=True)
+    conv.messages.append(summary)
+    state.unread = False
+    touch(conv, now)
+
+
+def _check_delivery(
+    conv: Conversation, summary: MessageSummary, delivery: Delivery, directory: Directory
+) -> None:
+    if conv.merged_into is not None:
+        raise Merged(f"conversation {conv.id} was merged", target=conv.merged_into)
+    if summary.direction != "in":
+        raise InvalidInput("an inbound message is received", field="direction")
+    named = [delivery.owner] if delivery.owner is not None else []
+    check_users([*named, *delivery.inbox_users, *delivery.archived_users], directory, "delivery")
+    if delivery.team is not None and not check_team(delivery.team, directory).has_inbox:
+        raise Unprocessable("that team has no team inbox", field="team")
+
+
+def _deliver_new_thread(
+    conv: Conversation, delivery: Delivery, now: int, directory: Directory
+) -> set[str]:
+    """Rows 1–3: private to a personal account's owner; shared by the account's settings
+    (Inbox or auto-archived); or into a team inbox, where members see it (access, unread)
+    and only active members are notified."""
+    notify = _deliver_to_users(conv, delivery, now)
+    if delivery.team is not None:
+        notify |= _into_team_inbox(conv, delivery.team, directory)
+    return notify
+
+
+def _deliver_reply(
+    conv: Conversation, delivery: Delivery, now: int, directory: Directory
+) -> set[str]:
+    """Rows 6–8: unread for everyone; watchers and direct recipients back to their Inbox;
+    assignees too, unless their team sends replies on assigned conversations back to the
+    team inbox. Closed: reopened, and only the assignees are notified."""
+    discard_snoozes_on_reply(conv, now)
+    was_closed = conv.status == "closed"
+    if was_closed:
+        reopen_for_assignees(conv, None, now)
+    for state in conv.users.values():
+        state.unread = True
+    if conv.team is None and delivery.team is not None:
+        conv.team = delivery.team
+    team = directory.teams.get(conv.team) if conv.team is not None else None
+    to_team_inbox = (
+        team is not None
+        and team.has_inbox
+        and (not conv.assignees or team.inbound_reply_on_assigned == "team_inbox")
+    )
+    returning = watchers(conv) | (delivery.direct_to & set(conv.users))
+    if to_team_inbox and team is not None:
+        returning -= set(conv.assignees)
+    for uid in sorted(returning):
+        bring_back(conv.users[uid], now)
+    notify = _deliver_to_users(conv, delivery, now) | returning
+    if to_team_inbox and team is not None:
+        notify |= _into_team_inbox(conv, team.id, directory)
+    return set(conv.assignees) if was_closed else notify
+
+
+def _deliver_to_users(conv: Conversation, delivery: Delivery, now: int) -> set[str]:
+    to_inbox = {*delivery.inbox_users, *([delivery.owner] if delivery.owner else [])}
+    for user in sorted(to_inbox):
+        state = grant(conv, user, "account")
+        state.unread = True
+        bring_back(state, now)
+    for user in sorted(delivery.archived_users - to_inbox):
+        grant(conv, user, "account").unread = True
+    return to_inbox
+
+
+def _into_team_inbox(conv: Conversation, team: str, directory: Directory) -> set[str]:
+    info = directory.teams[team]
+    conv.team = team
+    conv.in_team_inbox = True
+    for member in sorted(info.members):
+        grant(conv, member, "team").unread = True
+    return set(info.active)

@@ -1,0 +1,129 @@
+"""The commands API end to end: real server, real machine, real index; bad input is named
+and changes nothing; access is checked for every command."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.server import LiveServer, Person, make_person
+from tests.yclient import yws
+
+
+async def _chat(live: LiveServer, creator: Person, *others: Person) -> str:
+    async with live.client(creator.token) as http:
+        created = await http.post(
+            "/api/conversations",
+            json={"subject": "Refund for #1234", "users": [p.user.id for p in others]},
+        )
+    assert created.status_code == 201, created.text
+    return str(created.json()["conversation"]["id"])
+
+
+async def _command(http: httpx.AsyncClient, conv: str, **body: Any) -> httpx.Response:
+    return await http.post(f"/api/conversations/{conv}/commands", json=body)
+
+
+async def test_assign_comment_close_through_http_reach_a_live_viewer(
+    live_server: LiveServer,
+) -> None:
+    alice = await make_person(live_server.services, "alice@acme.test")
+    bob = await make_person(live_server.services, "bob@acme.test")
+    conv = await _chat(live_server, alice, bob)
+    async with yws(live_server.ws, f"conv:{conv}", bob.token) as viewer:
+        await asyncio.wait_for(viewer.synced.wait(), 5)
+        async with live_server.client(alice.token) as http:
+            assigned = await _command(http, conv, command="assign", users=[bob.user.id])
+            assert assigned.status_code == 200, assigned.text
+            state = assigned.json()["conversation"]
+            assert state["assignees"] == [bob.user.id]
+            assert state["users"][bob.user.id]["watching"] is True
+            commented = await _command(
+                http, conv, command="comment", body="Can you check?", mentions=[]
+            )
+            assert commented.status_code == 200, commented.text
+            closed = (await _command(http, conv, command="close")).json()["conversation"]
+            assert closed["status"] == "closed"
+
+        def sees_closed() -> bool:
+            from pycrdt import Map
+
+            return viewer.doc.get("conv", type=Map).get("status") == "closed"
+
+        await viewer.wait_for(sees_closed)
+    async with live_server.client(bob.token) as http:
+        assert (await http.get("/api/mailboxes/closed")).json()["conversations"][0]["id"] == conv
+
+
+async def test_snooze_with_a_preset_and_the_rules_the_machine_enforces(
+    live_server: LiveServer,
+) -> None:
+    alice = await make_person(live_server.services, "alice@acme.test")
+    conv = await _chat(live_server, alice)
+    async with live_server.client(alice.token) as http:
+        snoozed = await _command(http, conv, command="snooze", until="tomorrow")
+        assert snoozed.status_code == 200, snoozed.text
+        assert snoozed.json()["conversation"]["users"][alice.user.id]["snoozed_until"]
+        inbox = (await http.get("/api/mailboxes/inbox")).json()["conversations"]
+        assert conv not in [row["id"] for row in inbox]
+        past = await _command(http, conv, command="snooze", until="2001-01-01T00:00:00Z")
+        assert past.status_code in (400, 422) and past.json()["error"]["field"] == "until"
+        await _command(http, conv, command="assign", users=[alice.user.id])
+        refused = await _command(http, conv, command="unwatch")
+        assert refused.status_code in (409, 422), refused.text
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        ({"command": "explode"}, 400, "unknown_command", "command"),
+        ({}, 400, "invalid", "command"),
+        ({"command": "assign"}, 400, "invalid", "users"),
+        ({"command": "assign", "users": "bob"}, 400, "invalid", "users"),
+        ({"command": "snooze", "until": "tomorrow", "scope": "galaxy"}, 400, "invalid", "scope"),
+        ({"command": "close", "force": True}, 400, "invalid", "force"),
+        ({"command": "add_labels", "labels": ["no-such-label"]}, None, None, "labels"),
+    ],
+)
+async def test_bad_commands_are_named_and_change_nothing(
+    live_server: LiveServer,
+    body: dict[str, Any],
+    status: int | None,
+    code: str | None,
+    field: str,
+) -> None:
+    alice = await make_person(live_server.services, "alice@acme.test")
+    conv = await _chat(live_server, alice)
+    before = await live_server.services.storage.load_document(f"conv:{conv}")
+    async with live_server.client(alice.token) as http:
+        response = await http.post(f"/api/conversations/{conv}/commands", json=body)
+    assert 400 <= response.status_code < 500
+    if status is not None:
+        assert response.status_code == status
+    error = response.json()["error"]
+    if code is not None:
+        assert error["code"] == code
+    assert error.get("field") == field
+    after = await live_server.services.storage.load_document(f"conv:{conv}")
+    assert after.updates == before.updates
+
+
+async def test_who_may_see_and_command_a_conversation(live_server: LiveServer) -> None:
+    alice = await make_person(live_server.services, "alice@acme.test")
+    carol = await make_person(live_server.services, "carol@acme.test")  # same org, no access
+    mallory = await make_person(live_server.services, "mallory@other.test", org_name="Other")
+    conv = await _chat(live_server, alice)
+    async with live_server.client(carol.token) as http:
+        assert (await http.get(f"/api/conversations/{conv}")).status_code == 403
+        assert (await _command(http, conv, command="star")).status_code == 403
+    async with live_server.client(mallory.token) as http:
+        assert (await http.get(f"/api/conversations/{conv}")).status_code == 404
+        assert (await _command(http, conv, command="star")).status_code == 404
+    async with live_server.client(alice.token) as http:
+        shared = await _command(http, conv, command="add_people", users=[carol.user.id])
+        assert carol.user.id in shared.json()["conversation"]["users"]
+    async with live_server.client(carol.token) as http:
+        assert (await http.get(f"/api/conversations/{conv}")).status_code == 200
