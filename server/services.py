@@ -10,6 +10,7 @@ import anyio
 from starlette.requests import HTTPConnection
 
 from crdt.manager import RoomManager
+from server.actions import snoozes
 from server.actions.runner import ConversationWriter
 from server.ratelimit import RateLimiter
 from server.rooms import open_room_manager
@@ -45,13 +46,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             anyio.create_task_group() as tasks,
         ):
             scheduler = Scheduler(storage)
+            writer = ConversationWriter(storage, rooms)
+            snoozes.register(scheduler, writer)
             tasks.start_soon(scheduler.run)
             yield Services(
                 settings=settings,
                 storage=storage,
                 rooms=rooms,
                 login_limiter=RateLimiter(settings.login_attempts, settings.login_window_s),
-                conversations=ConversationWriter(storage, rooms),
+                conversations=writer,
                 scheduler=scheduler,
             )
             tasks.cancel_scope.cancel()

@@ -127,3 +127,34 @@ async def test_who_may_see_and_command_a_conversation(live_server: LiveServer) -
         assert carol.user.id in shared.json()["conversation"]["users"]
     async with live_server.client(carol.token) as http:
         assert (await http.get(f"/api/conversations/{conv}")).status_code == 200
+
+
+async def test_a_snooze_wakes_by_itself_and_an_unsnooze_cancels_the_wake_up(
+    live_server: LiveServer,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    alice = await make_person(live_server.services, "alice@acme.test")
+    conv = await _chat(live_server, alice)
+    other = await _chat(live_server, alice)
+    soon = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
+    later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+
+    async def inbox(http: httpx.AsyncClient) -> list[str]:
+        rows = (await http.get("/api/mailboxes/inbox")).json()["conversations"]
+        return [row["id"] for row in rows]
+
+    async with live_server.client(alice.token) as http:
+        await _command(http, conv, command="snooze", until=soon)
+        await _command(http, other, command="snooze", until=later)
+        await _command(http, other, command="unsnooze")
+        assert conv not in await inbox(http)
+        keys = [job.key for job in await live_server.services.storage.pending_jobs()]
+        assert keys == [f"snooze:{conv}:{alice.user.id}"]  # the unsnoozed one was cancelled
+        async with asyncio.timeout(10):  # the scheduler fires the wake-up job
+            while await live_server.services.storage.pending_jobs():
+                await asyncio.sleep(0.2)
+        state = (await http.get(f"/api/conversations/{conv}")).json()["conversation"]
+        assert state["users"][alice.user.id]["snoozed_until"] is None
+        assert state["users"][alice.user.id]["inbox"] is True
+        assert conv in await inbox(http)

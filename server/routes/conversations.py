@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions import snoozes
 from server.actions.directory import load_directory
 from server.auth import require_user
 from server.conversations.commands import COMMANDS
@@ -63,6 +64,8 @@ async def run_command(request: Request) -> Response:
         COMMANDS[command.name].run(conv, user.id, command.params, now, directory)
 
     conv = await services.conversations.change(conv_id, change)
+    if command.name in ("snooze", "unsnooze"):
+        await snoozes.schedule_after(services.storage, conv, user.id, command.name)
     return json_response({"conversation": summary(conv, directory)})
 
 
