@@ -238,7 +238,8 @@ class RoomManager:
 
     async def _catch_up(self, room: Room) -> None:
         try:
-            state = await self.store.read_updates_since(room.name, room.seq)
+            with anyio.CancelScope(shield=True):
+                state = await self.store.read_updates_since(room.name, room.seq)
             if state.snapshot is not None:
                 room.apply_remote(state.snapshot)
             for _, update in state.updates:
@@ -264,7 +265,8 @@ class RoomManager:
 
     async def compact(self, name: str) -> None:
         try:
-            await self.store.compact_document(name, merge_with_doc)
+            with anyio.CancelScope(shield=True):  # never abandon a transaction half-way
+                await self.store.compact_document(name, merge_with_doc)
             room = self.rooms.get(name)
             if room is not None:
                 room.log_entries = room.log_bytes = 0
@@ -312,7 +314,8 @@ class RoomManager:
         if not rooms:
             return
         try:
-            latest = await self.store.latest_seqs([room.name for room in rooms])
+            with anyio.CancelScope(shield=True):
+                latest = await self.store.latest_seqs([room.name for room in rooms])
         except Exception:
             log.exception("polling the log for missed updates failed")
             return

@@ -20,6 +20,7 @@ from server.routes import (
     health,
     home,
     mailboxes,
+    me,
     session,
     websocket,
 )
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> Starlette:
         *drafts.routes,
         *mailboxes.routes,
         *conversations.routes,
+        *me.routes,
         *admin.routes,
         *websocket.routes,
     ]

@@ -32,7 +32,8 @@ class Scheduler:
 
     async def run(self) -> None:
         while True:
-            await self.run_due(int(time.time() * 1000))
+            with anyio.CancelScope(shield=True):  # finish the batch; stop between batches
+                await self.run_due(int(time.time() * 1000))
             await anyio.sleep(POLL_S)
 
     async def run_due(self, now: int) -> int:

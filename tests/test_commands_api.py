@@ -158,3 +158,28 @@ async def test_a_snooze_wakes_by_itself_and_an_unsnooze_cancels_the_wake_up(
         assert state["users"][alice.user.id]["snoozed_until"] is None
         assert state["users"][alice.user.id]["inbox"] is True
         assert conv in await inbox(http)
+
+
+async def test_preferences_change_what_actions_do(live_server: LiveServer) -> None:
+    alice = await make_person(live_server.services, "alice@acme.test")
+    async with live_server.client(alice.token) as http:
+        bad_zone = await http.patch("/api/me/preferences", json={"time_zone": "Mars/Base"})
+        assert bad_zone.status_code == 400 and bad_zone.json()["error"]["field"] == "time_zone"
+        unknown = await http.patch("/api/me/preferences", json={"colour": "blue"})
+        assert unknown.json()["error"]["field"] == "colour"
+        saved = await http.patch(
+            "/api/me/preferences",
+            json={"time_zone": "Asia/Tokyo", "remove_closed_from_inbox": True},
+        )
+        assert saved.json()["preferences"]["time_zone"] == "Asia/Tokyo"
+        assert (await http.get("/api/me/preferences")).json()["preferences"][
+            "remove_closed_from_inbox"
+        ] is True
+    conv = await _chat(live_server, alice)
+    async with live_server.client(alice.token) as http:
+        snoozed = await _command(http, conv, command="snooze", until="tomorrow")
+        until = snoozed.json()["conversation"]["users"][alice.user.id]["snoozed_until"]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    assert datetime.fromtimestamp(until, ZoneInfo("Asia/Tokyo")).hour == 8  # Tokyo morning

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from server.conversations.model import Directory, TeamInfo
+import dataclasses
+
+from server.conversations.model import Directory, Preferences, TeamInfo
 from server.storage.base import Storage
 
 
@@ -24,4 +26,13 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
         for team in await storage.teams(org_id)
     }
     labels = {label.id: frozenset(label.auto_share) for label in await storage.labels(org_id)}
-    return Directory(org_id=org_id, members=members, teams=teams, labels=labels)
+    stored = await storage.preferences(list(members))
+    preferences = {uid: preferences_from(data) for uid, data in stored.items()}
+    return Directory(
+        org_id=org_id, members=members, teams=teams, labels=labels, preferences=preferences
+    )
+
+
+def preferences_from(data: dict[str, object]) -> Preferences:
+    known = {f.name for f in dataclasses.fields(Preferences)}
+    return Preferences(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]

@@ -48,13 +48,14 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
         "c.last_activity_at",
     ),
     "team_inbox": (
-        f"c.team_id = ? AND c.in_team_inbox AND {VISIBLE}"
-        " AND (c.snoozed_until IS NULL OR c.snoozed_until <= ?) AND NOT cu.trashed",
+        f"c.team_id = ? AND c.in_team_inbox AND {VISIBLE} AND {NOT_HIDDEN_BY_SNOOZE}"
+        " AND NOT cu.trashed AND EXISTS (SELECT 1 FROM team_members m"
+        " WHERE m.team_id = c.team_id AND m.user_id = cu.user_id)",
         ("team", "now"),
         "c.last_activity_at",
     ),
     "team_inboxes": (
-        f"c.in_team_inbox AND {VISIBLE} AND (c.snoozed_until IS NULL OR c.snoozed_until <= ?)"
+        f"c.in_team_inbox AND {VISIBLE} AND {NOT_HIDDEN_BY_SNOOZE}"
         " AND NOT cu.trashed AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = c.team_id"
         " AND m.user_id = cu.user_id AND m.kind = 'active')",
         ("now",),
@@ -143,7 +144,7 @@ class MailboxStore:
                 "SELECT c.team_id, COUNT(*) FROM conversation_users cu JOIN conversations c"
                 " ON c.id = cu.conversation_id WHERE cu.user_id = ? AND c.org_id = ?"
                 f" AND c.in_team_inbox AND {VISIBLE} AND (cu.unread OR cu.chat_unread)"
-                " AND (c.snoozed_until IS NULL OR c.snoozed_until <= ?) GROUP BY c.team_id",
+                f" AND {NOT_HIDDEN_BY_SNOOZE} GROUP BY c.team_id",
                 user_id,
                 org_id,
                 now,

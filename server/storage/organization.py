@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from server.errors import Conflict
 from server.storage.accounts import new_id, now_ms
 from server.storage.database import Database, UniqueViolation
@@ -131,6 +133,28 @@ class OrganizationStore:
                     await tx.executemany(
                         "INSERT INTO team_members (team_id, user_id, kind) VALUES (?, ?, ?)", rows
                     )
+
+    async def preferences(self, user_ids: Sequence[str]) -> dict[str, dict[str, object]]:
+        found: dict[str, dict[str, object]] = {}
+        async with self.db.transaction(readonly=True) as tx:
+            for start in range(0, len(user_ids), 500):
+                chunk = list(user_ids[start : start + 500])
+                rows = await tx.fetchall(
+                    "SELECT user_id, data FROM user_preferences WHERE user_id IN"
+                    f" ({', '.join('?' * len(chunk))})",
+                    *chunk,
+                )
+                found.update((str(uid), orjson.loads(data)) for uid, data in rows)
+        return found
+
+    async def save_preferences(self, user_id: str, data: dict[str, object]) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO user_preferences (user_id, data) VALUES (?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
+                user_id,
+                orjson.dumps(data).decode(),
+            )
 
     async def create_label(self, org_id: str, path: str, auto_share: Sequence[str]) -> LabelRecord:
         label = LabelRecord(new_id(), org_id, path.strip("/"), tuple(auto_share))
