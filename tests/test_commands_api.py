@@ -183,3 +183,23 @@ async def test_preferences_change_what_actions_do(live_server: LiveServer) -> No
     from zoneinfo import ZoneInfo
 
     assert datetime.fromtimestamp(until, ZoneInfo("Asia/Tokyo")).hour == 8  # Tokyo morning
+
+
+async def test_handles_in_a_comment_mention_people_and_teams(live_server: LiveServer) -> None:
+    alice = await make_person(live_server.services, "alice@acme.test")
+    bob = await make_person(live_server.services, "bob@acme.test")
+    carol = await make_person(live_server.services, "carol@acme.test")
+    await live_server.services.storage.create_team(
+        alice.org.id, "Tier Two", [carol.user.id], [], True
+    )
+    conv = await _chat(live_server, alice)
+    async with live_server.client(alice.token) as http:
+        response = await _command(
+            http, conv, command="comment", body="@bob can you check? cc @tiertwo, not @home."
+        )
+    users = response.json()["conversation"]["users"]
+    assert users[bob.user.id]["inbox"] is True  # mentioned: access and Inbox
+    assert carol.user.id in users  # the team's active member
+    async with live_server.client(bob.token) as http:
+        inbox = (await http.get("/api/mailboxes/inbox")).json()["conversations"]
+    assert conv in [row["id"] for row in inbox]

@@ -28,8 +28,15 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
     labels = {label.id: frozenset(label.auto_share) for label in await storage.labels(org_id)}
     stored = await storage.preferences(list(members))
     preferences = {uid: preferences_from(data) for uid, data in stored.items()}
+    emails = await storage.member_emails(org_id)
+    handles = {email.split("@", 1)[0].lower(): uid for uid, email in sorted(emails.items())}
     return Directory(
-        org_id=org_id, members=members, teams=teams, labels=labels, preferences=preferences
+        org_id=org_id,
+        members=members,
+        teams=teams,
+        labels=labels,
+        preferences=preferences,
+        handles=handles,
     )
 
 

@@ -18,6 +18,7 @@ from server.conversations import (
     machine_trash,
     machine_triage,
 )
+from server.conversations.handles import mentions_in
 from server.conversations.model import Conversation, Directory
 from server.conversations.params import SCHEMAS, Command, parse_command
 from server.conversations.times import resolve
@@ -51,7 +52,7 @@ def _comment(
         actor,
         comment_id=str(uuid.uuid4()),
         body=params["body"],
-        mentions=params["mentions"],
+        mentions=[*params["mentions"], *mentions_in(params["body"], d)],
         now=now,
         directory=d,
     )

@@ -149,6 +149,7 @@ class Directory:
     groups: dict[str, frozenset[str]] = field(default_factory=dict)  # mention group -> users
     preferences: dict[str, Preferences] = field(default_factory=dict)
     labels: dict[str, frozenset[str]] = field(default_factory=dict)  # label id -> auto-shared
+    handles: dict[str, str] = field(default_factory=dict)  # @handle (lowercase) -> user id
 
     def prefs(self, user: str) -> Preferences:
         return self.preferences.get(user, Preferences())

@@ -169,6 +169,8 @@ class Storage(UpdateLog, Protocol):
         """user id -> role."""
         ...
 
+    async def member_emails(self, org_id: str) -> dict[str, str]: ...
+
     async def create_team(
         self,
         org_id: str,

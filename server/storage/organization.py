@@ -43,6 +43,15 @@ class OrganizationStore:
             )
         return {str(user): str(role) for user, role in rows}
 
+    async def member_emails(self, org_id: str) -> dict[str, str]:
+        async with self.db.transaction(readonly=True) as tx:
+            rows = await tx.fetchall(
+                "SELECT u.id, u.email FROM memberships m JOIN users u ON u.id = m.user_id"
+                " WHERE m.org_id = ?",
+                org_id,
+            )
+        return {str(uid): str(email) for uid, email in rows}
+
     async def create_team(
         self,
         org_id: str,
