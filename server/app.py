@@ -21,6 +21,7 @@ from server.routes import (
     home,
     mailboxes,
     me,
+    rooms,
     session,
     websocket,
 )
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> Starlette:
         *mailboxes.routes,
         *conversations.routes,
         *me.routes,
+        *rooms.routes,
         *admin.routes,
         *websocket.routes,
     ]

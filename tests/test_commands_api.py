@@ -203,3 +203,29 @@ async def test_handles_in_a_comment_mention_people_and_teams(live_server: LiveSe
     async with live_server.client(bob.token) as http:
         inbox = (await http.get("/api/mailboxes/inbox")).json()["conversations"]
     assert conv in [row["id"] for row in inbox]
+
+
+async def test_rooms_exist_once_and_cannot_be_assigned_or_closed(live_server: LiveServer) -> None:
+    alice = await make_person(live_server.services, "alice@acme.test")
+    bob = await make_person(live_server.services, "bob@acme.test")
+    await live_server.services.storage.create_team(
+        alice.org.id, "Support", [alice.user.id], [], True
+    )
+    async with live_server.client(alice.token) as http:
+        first, again = await asyncio.gather(http.get("/api/rooms"), http.get("/api/rooms"))
+        rooms = first.json()["rooms"]
+        assert rooms == again.json()["rooms"]
+        kinds = sorted(room["kind"] for room in rooms)
+        assert kinds == ["one_to_one", "org_room", "team_room"]
+        dm = next(room for room in rooms if room["kind"] == "one_to_one")
+        assert dm["subject"] == "bob@acme.test"
+        assert (
+            await _command(http, dm["id"], command="assign", users=[bob.user.id])
+        ).status_code == 422
+        assert (await _command(http, dm["id"], command="close")).status_code == 422
+        archived = await _command(http, dm["id"], command="archive")
+        assert archived.status_code == 200, archived.text
+    async with live_server.client(bob.token) as http:
+        bob_rooms = (await http.get("/api/rooms")).json()["rooms"]
+    assert dm["id"] in [room["id"] for room in bob_rooms]  # the same 1-1 room for both
+    assert "team_room" not in [room["kind"] for room in bob_rooms]  # not in the team

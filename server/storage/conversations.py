@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from server.conversations.index import ConversationIndex, UserRow
+from server.errors import Conflict
 from server.storage.accounts import now_ms
 from server.storage.database import Database, Tx, UniqueViolation
 
@@ -73,15 +74,18 @@ class ConversationTx:
 
     async def create(self, org_id: str, owner_id: str | None) -> None:
         now = now_ms()
-        await self._tx.execute(
-            "INSERT INTO documents (name, kind, org_id, owner_id, last_seq, created_at,"
-            " updated_at) VALUES (?, 'conv', ?, ?, 0, ?, ?)",
-            self.name,
-            org_id,
-            owner_id,
-            now,
-            now,
-        )
+        try:
+            await self._tx.execute(
+                "INSERT INTO documents (name, kind, org_id, owner_id, last_seq, created_at,"
+                " updated_at) VALUES (?, 'conv', ?, ?, 0, ?, ?)",
+                self.name,
+                org_id,
+                owner_id,
+                now,
+                now,
+            )
+        except UniqueViolation:
+            raise Conflict(f"{self.name} exists", field="id") from None
         self.exists = True
 
     async def insert_message(self, row: StoredMessage) -> bool:
