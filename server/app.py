@@ -21,6 +21,7 @@ from server.routes import (
     home,
     mailboxes,
     me,
+    missive,
     rooms,
     session,
     websocket,
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> Starlette:
         *conversations.routes,
         *me.routes,
         *rooms.routes,
+        *missive.routes,
         *admin.routes,
         *websocket.routes,
     ]

@@ -1,0 +1,251 @@
+"""The Missive-compatible read API for what exists so far: organizations, users, teams,
+shared labels, and conversations with their messages and comments
+(`reference/missive-rest-api.md`). Bearer tokens; times in Unix seconds."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from server.actions.directory import load_directory
+from server.auth import require_user
+from server.conversations.model import Conversation
+from server.errors import Forbidden, InvalidInput, NotFound
+from server.json import json_response
+from server.services import Services, services_of
+from server.storage.base import User
+from server.storage.mailboxes import MailboxQuery
+
+# Missive list parameter -> (our mailbox, the parameter that carries its argument)
+MAILBOX_PARAMS = {
+    "inbox": ("inbox", None),
+    "all": ("all", None),
+    "assigned": ("assigned_to_me", None),
+    "closed": ("closed", None),
+    "snoozed": ("snoozed", None),
+    "flagged": ("starred", None),
+    "trashed": ("trash", None),
+    "junked": ("spam", None),
+    "drafts": ("drafts", None),
+    "shared_label": ("label", "label"),
+    "team_inbox": ("team_inbox", "team"),
+}
+
+
+def _int(request: Request, name: str, default: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be a number", field=name) from None
+    if not 0 <= value <= high or (name == "limit" and value < 1):
+        raise InvalidInput(f"'{name}' must be between 1 and {high}", field=name)
+    return value
+
+
+async def _orgs(services: Services, user: User, request: Request) -> list[str]:
+    wanted = request.query_params.get("organization")
+    orgs = [m.org_id for m in await services.storage.memberships_for_user(user.id)]
+    if wanted is not None:
+        if wanted not in orgs:
+            raise Forbidden("you are not a member of that organization", field="organization")
+        return [wanted]
+    return orgs
+
+
+def _page(request: Request, items: list[Any]) -> list[Any]:
+    limit, offset = _int(request, "limit", 50, 200), _int(request, "offset", 0, 10**9)
+    return items[offset : offset + limit]
+
+
+async def organizations(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    found = [
+        await services.storage.get_organization(o) for o in await _orgs(services, user, request)
+    ]
+    orgs = [{"id": org.id, "name": org.name} for org in found if org is not None]
+    return json_response({"organizations": _page(request, orgs)})
+
+
+async def users(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    seen: dict[str, dict[str, Any]] = {}
+    for org_id in await _orgs(services, user, request):
+        for uid in await services.storage.member_emails(org_id):
+            member = await services.storage.get_user(uid)
+            if member is not None:
+                seen[uid] = {"id": uid, "me": uid == user.id, "email": member.email,
+                             "name": member.name, "avatar_url": None}  # fmt: skip
+    return json_response({"users": _page(request, sorted(seen.values(), key=lambda u: u["email"]))})
+
+
+async def teams(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    items = []
+    for org_id in await _orgs(services, user, request):
+        for team in await services.storage.teams(org_id):
+            items.append(
+                {
+                    "id": team.id,
+                    "name": team.name,
+                    "organization": org_id,
+                    "active_members": list(team.active),
+                    "observers": list(team.observers),
+                }
+            )
+    return json_response({"teams": _page(request, items)})
+
+
+async def shared_labels(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    items = []
+    for org_id in await _orgs(services, user, request):
+        for label in await services.storage.labels(org_id):
+            items.append({"id": label.id, "name": label.path.rsplit("/", 1)[-1],
+                          "name_with_parent_names": label.path, "color": None,
+                          "organization": org_id})  # fmt: skip
+    return json_response({"shared_labels": _page(request, items)})
+
+
+async def _conversation_object(services: Services, conv: Conversation) -> dict[str, Any]:
+    directory = await load_directory(services.storage, conv.org_id)
+    org = await services.storage.get_organization(conv.org_id)
+    emails = await services.storage.member_emails(conv.org_id)
+    labels = {label.id: label.path for label in await services.storage.labels(conv.org_id)}
+    team = directory.teams.get(conv.team) if conv.team else None
+
+    async def state(uid: str) -> dict[str, Any]:
+        member = await services.storage.get_user(uid)
+        s = conv.users.get(uid)
+        return {
+            "id": uid, "name": member.name if member else "", "email": emails.get(uid, ""),
+            "unassigned": uid not in conv.assignees, "closed": conv.status == "closed",
+            "archived": bool(s and not s.inbox), "trashed": bool(s and s.trashed),
+            "junked": conv.spam, "assigned": uid in conv.assignees,
+            "flagged": bool(s and s.starred), "snoozed": bool(s and (s.snooze or conv.snooze)),
+        }  # fmt: skip
+
+    assignees = [await state(uid) for uid in conv.assignees]
+    shared = [{"id": lid, "name": labels.get(lid, "").rsplit("/", 1)[-1]} for lid in conv.labels]
+    return {
+        "id": conv.id,
+        "created_at": (conv.messages[0].at if conv.messages else conv.last_activity_at) // 1000,
+        "last_activity_at": conv.last_activity_at // 1000,
+        "subject": conv.subject if conv.subject_custom else None,
+        "latest_message_subject": conv.messages[-1].subject if conv.messages else None,
+        "organization": {"id": conv.org_id, "name": org.name if org else ""},
+        "team": {"id": team.id, "name": team.name, "organization": conv.org_id} if team else None,
+        "color": conv.color,
+        "assignees": assignees,
+        "assignee_names": ", ".join(a["name"] for a in assignees),
+        "assignee_emails": ", ".join(a["email"] for a in assignees),
+        "users": [await state(uid) for uid in sorted(conv.users)],
+        "attachments_count": 0,
+        "messages_count": conv.message_count,
+        "drafts_count": len(conv.drafts),
+        "send_later_messages_count": 0,
+        "tasks_count": 0,
+        "completed_tasks_count": 0,
+        "authors": [
+            {"name": "", "address": a} for a in dict.fromkeys(m.from_address for m in conv.messages)
+        ],
+        "shared_labels": shared,
+        "shared_label_names": ", ".join(s["name"] for s in shared),
+        "web_url": f"/#inbox/conversations/{conv.id}",
+        "app_url": f"/#inbox/conversations/{conv.id}",
+    }
+
+
+async def list_conversations(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    chosen = [(k, v) for k, v in MAILBOX_PARAMS.items() if k in request.query_params]
+    if not chosen:
+        raise InvalidInput("You need to paginate at least one mailbox", field="mailbox")
+    name, (mailbox, argument) = chosen[0]
+    value = request.query_params[name]
+    limit = _int(request, "limit", 25, 50)
+    until = _int(request, "until", 0, 2**40) if request.query_params.get("until") else None
+    org_ids = await _orgs(services, user, request)
+    query = MailboxQuery(
+        user_id=user.id,
+        org_id=org_ids[0] if org_ids else "",
+        mailbox=mailbox,
+        now=int(time.time() * 1000),
+        limit=limit,
+        cursor=(until * 1000 + 999, "\uffff") if until is not None else None,
+        team=value if argument == "team" else None,
+        label=value if argument == "label" else None,
+    )
+    rows, _ = await services.storage.mailbox_page(query)
+    convs = [await services.conversations.read(row["id"]) for row in rows]
+    return json_response(
+        {"conversations": [await _conversation_object(services, c) for c in convs]}
+    )
+
+
+async def _readable(request: Request) -> tuple[Services, Conversation]:
+    services = services_of(request)
+    user = await require_user(request)
+    conv_id = request.path_params["conv_id"]
+    found = await services.storage.conversation_org(conv_id)
+    orgs = await _orgs(services, user, request)
+    if found is not None and found[1]:  # merged: the surviving conversation answers
+        conv_id = found[1]
+        found = await services.storage.conversation_org(conv_id)
+    if (
+        found is None
+        or found[0] not in orgs
+        or not await services.storage.conversation_access(conv_id, user.id)
+    ):
+        raise NotFound(f"no conversation {conv_id}")
+    return services, await services.conversations.read(conv_id)
+
+
+async def get_conversation(request: Request) -> Response:
+    services, conv = await _readable(request)
+    return json_response({"conversations": [await _conversation_object(services, conv)]})
+
+
+async def conversation_messages(request: Request) -> Response:
+    _, conv = await _readable(request)
+    limit = _int(request, "limit", 10, 10)
+    items = [
+        {"id": m.id, "subject": m.subject, "preview": m.preview, "type": "email", "draft": False,
+         "delivered_at": m.at // 1000, "created_at": m.at // 1000, "updated_at": m.at // 1000,
+         "from_field": {"name": "", "address": m.from_address}}
+        for m in reversed(sorted(conv.messages, key=lambda m: m.at))  # ties: newest arrival first
+    ]  # fmt: skip
+    return json_response({"messages": items[:limit]})
+
+
+async def conversation_comments(request: Request) -> Response:
+    _, conv = await _readable(request)
+    limit = _int(request, "limit", 10, 10)
+    live = [c for c in conv.comments if not c.deleted]
+    items = [
+        {"id": c.id, "body": c.body, "created_at": c.created_at // 1000,
+         "mentions": [{"id": uid} for uid in c.mentions], "author": {"id": c.author}}
+        for c in reversed(sorted(live, key=lambda c: c.created_at))
+    ]  # fmt: skip
+    return json_response({"comments": items[:limit]})
+
+
+routes: list[BaseRoute] = [
+    Route("/v1/organizations", organizations, methods=["GET"]),
+    Route("/v1/users", users, methods=["GET"]),
+    Route("/v1/teams", teams, methods=["GET"]),
+    Route("/v1/shared_labels", shared_labels, methods=["GET"]),
+    Route("/v1/conversations", list_conversations, methods=["GET"]),
+    Route("/v1/conversations/{conv_id}", get_conversation, methods=["GET"]),
+    Route("/v1/conversations/{conv_id}/messages", conversation_messages, methods=["GET"]),
+    Route("/v1/conversations/{conv_id}/comments", conversation_comments, methods=["GET"]),
+]
