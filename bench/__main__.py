@@ -98,12 +98,19 @@ async def measure(impl: str, quick: bool) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suite", choices=["asgi"])
+    parser.add_argument("suite", choices=["asgi", "inbox"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})
     started = time.monotonic()
+    if args.suite == "inbox":
+        from bench import inbox
+
+        for result in inbox.run(args.quick):
+            print(orjson.dumps(result).decode(), flush=True)
+        print(f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
+        return
     for impl in IMPLEMENTATIONS:
         result = asyncio.run(measure(impl, args.quick))
         if args.json:

@@ -39,6 +39,7 @@ class UserRow:
     snooze_hides: bool  # it hides the conversation from their Inbox (not "leave in Inbox")
     assigned: bool
     bumped_at: int
+    activity_at: int  # the conversation's last activity, copied so per-user lists sort on an index
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def _user_row(conv: Conversation, uid: str, state: UserState) -> UserRow:
         snooze_hides=snooze is not None and not snooze.leave_in_inbox,
         assigned=uid in conv.assignees,
         bumped_at=state.bumped_at,
+        activity_at=conv.last_activity_at,
     )
 
 

@@ -165,7 +165,8 @@ class ConversationStore:
         async with self.db.transaction(readonly=True) as tx:
             users = await tx.fetchall(
                 "SELECT user_id, inbox, unread, chat_unread, watching, starred, trashed,"
-                " snoozed_until, snooze_hides, assigned, bumped_at FROM conversation_users"
+                " snoozed_until, snooze_hides, assigned, bumped_at, activity_at"
+                " FROM conversation_users"
                 " WHERE conversation_id = ? ORDER BY user_id",
                 conv_id,
             )
@@ -187,6 +188,7 @@ class ConversationStore:
                 snooze_hides=bool(r[8]),
                 assigned=bool(r[9]),
                 bumped_at=int(r[10]),
+                activity_at=int(r[11]),
             )
             for r in users
         )

@@ -21,14 +21,14 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("now",),
         "cu.bumped_at",
     ),
-    "all": (f"NOT cu.trashed AND {VISIBLE}", (), "c.last_activity_at"),
-    "assigned_to_me": (f"cu.assigned AND NOT cu.trashed AND {VISIBLE}", (), "c.last_activity_at"),
+    "all": (f"NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
+    "assigned_to_me": (f"cu.assigned AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "assigned_to_others": (
         f"c.assignee_ids <> '' AND c.assignee_ids <> cu.user_id AND NOT cu.trashed AND {VISIBLE}",
         (),
-        "c.last_activity_at",
+        "cu.activity_at",
     ),
-    "closed": (f"c.status = 'closed' AND NOT cu.trashed AND {VISIBLE}", (), "c.last_activity_at"),
+    "closed": (f"c.status = 'closed' AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "snoozed": (
         f"cu.snoozed_until > ? AND NOT cu.trashed AND {VISIBLE}",
         ("now",),
@@ -37,29 +37,29 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "trash": (
         "(cu.trashed OR c.trashed_for_everyone) AND c.merged_into IS NULL",
         (),
-        "c.last_activity_at",
+        "cu.activity_at",
     ),
-    "spam": ("c.spam AND c.merged_into IS NULL", (), "c.last_activity_at"),
-    "starred": (f"cu.starred AND NOT cu.trashed AND {VISIBLE}", (), "c.last_activity_at"),
+    "spam": ("c.spam AND c.merged_into IS NULL", (), "cu.activity_at"),
+    "starred": (f"cu.starred AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "label": (
         f"NOT cu.trashed AND {VISIBLE} AND EXISTS (SELECT 1 FROM conversation_labels l"
         " WHERE l.conversation_id = c.id AND l.label_id = ?)",
         ("label",),
-        "c.last_activity_at",
+        "cu.activity_at",
     ),
     "team_inbox": (
         f"c.team_id = ? AND c.in_team_inbox AND {VISIBLE} AND {NOT_HIDDEN_BY_SNOOZE}"
         " AND NOT cu.trashed AND EXISTS (SELECT 1 FROM team_members m"
         " WHERE m.team_id = c.team_id AND m.user_id = cu.user_id)",
         ("team", "now"),
-        "c.last_activity_at",
+        "cu.activity_at",
     ),
     "team_inboxes": (
         f"c.in_team_inbox AND {VISIBLE} AND {NOT_HIDDEN_BY_SNOOZE}"
         " AND NOT cu.trashed AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = c.team_id"
         " AND m.user_id = cu.user_id AND m.kind = 'active')",
         ("now",),
-        "c.last_activity_at",
+        "cu.activity_at",
     ),
 }
 # Drafts, Send Later and Sent arrive with the drafts-and-sending issue: empty until then.
@@ -112,9 +112,9 @@ class MailboxStore:
             sql.append("AND (',' || c.assignee_ids || ',') LIKE ?")
             args.append(f"%,{query.assigned_to},%")
         if query.cursor is not None:
-            sql.append(f"AND ({sort} < ? OR ({sort} = ? AND c.id < ?))")
+            sql.append(f"AND ({sort} < ? OR ({sort} = ? AND cu.conversation_id < ?))")
             args += [query.cursor[0], query.cursor[0], query.cursor[1]]
-        sql.append(f"ORDER BY {sort} DESC, c.id DESC LIMIT ?")
+        sql.append(f"ORDER BY {sort} DESC, cu.conversation_id DESC LIMIT ?")
         args.append(query.limit + 1)
         async with self.db.transaction(readonly=True) as tx:
             rows = await tx.fetchall(" ".join(sql), *args)

@@ -63,10 +63,15 @@ CREATE TABLE conversation_users (
     snooze_hides INTEGER NOT NULL,
     assigned INTEGER NOT NULL,
     bumped_at INTEGER NOT NULL,
+    activity_at INTEGER NOT NULL,
     PRIMARY KEY (conversation_id, user_id)
 );
-CREATE INDEX conversation_users_inbox ON conversation_users(user_id, inbox, bumped_at);
-CREATE INDEX conversation_users_all ON conversation_users(user_id, bumped_at);
+CREATE INDEX conversation_users_inbox
+    ON conversation_users(user_id, inbox, bumped_at, conversation_id);
+CREATE INDEX conversation_users_all
+    ON conversation_users(user_id, activity_at, conversation_id);
+CREATE INDEX conversation_users_unread ON conversation_users(user_id)
+    WHERE unread OR chat_unread;
 
 CREATE TABLE conversation_labels (
     conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
