@@ -229,3 +229,26 @@ async def test_rooms_exist_once_and_cannot_be_assigned_or_closed(live_server: Li
         bob_rooms = (await http.get("/api/rooms")).json()["rooms"]
     assert dm["id"] in [room["id"] for room in bob_rooms]  # the same 1-1 room for both
     assert "team_room" not in [room["kind"] for room in bob_rooms]  # not in the team
+
+
+async def test_mention_groups_reach_their_members(live_server: LiveServer) -> None:
+    services = live_server.services
+    alice = await make_person(services, "alice@acme.test")
+    bob = await make_person(services, "bob@acme.test")
+    carol = await make_person(services, "carol@acme.test")
+    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
+        await tx.execute("UPDATE memberships SET role = 'admin' WHERE user_id = ?", alice.user.id)
+    conv = await _chat(live_server, alice)
+    async with live_server.client(alice.token) as http:
+        group = await http.put(
+            "/api/admin/mention_groups",
+            json={"name": "oncall", "members": [bob.user.id, carol.user.id]},
+        )
+        assert group.status_code == 200, group.text
+        bad = await http.put("/api/admin/mention_groups", json={"name": "on call!", "members": []})
+        assert bad.json()["error"]["field"] == "name"
+        listed = (await http.get("/api/admin/mention_groups")).json()["mention_groups"]
+        assert listed == [{"name": "oncall", "members": sorted([bob.user.id, carol.user.id])}]
+        response = await _command(http, conv, command="comment", body="Paging @oncall")
+    users = response.json()["conversation"]["users"]
+    assert users[bob.user.id]["inbox"] and users[carol.user.id]["inbox"]

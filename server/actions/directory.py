@@ -37,6 +37,9 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
         labels=labels,
         preferences=preferences,
         handles=handles,
+        groups={
+            name: frozenset(users) for name, users in (await storage.mention_groups(org_id)).items()
+        },
     )
 
 

@@ -118,6 +118,28 @@ routes: list[BaseRoute] = [
 ]
 
 
+async def list_mention_groups(request: Request) -> Response:
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=False)
+    groups = await services.storage.mention_groups(org_id)
+    return json_response(
+        {"mention_groups": [{"name": n, "members": list(m)} for n, m in groups.items()]}
+    )
+
+
+async def set_mention_group(request: Request) -> Response:
+    """Create or replace a group: `{"name", "members": [user ids]}` (no members removes it)."""
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=True)
+    body = await read_json_object(request)
+    name = require_str(body, "name").strip()
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise InvalidInput("a group name is letters, digits, - and _", field="name")
+    members = await _members(services, org_id, body, "members")
+    await services.storage.set_mention_group(org_id, name, members)
+    return json_response({"mention_group": {"name": name, "members": members}})
+
+
 IMPORT_TYPES = ("message/rfc822", "application/mbox")
 
 
@@ -147,3 +169,5 @@ async def import_mail(request: Request) -> Response:
 
 
 routes.append(Route("/api/admin/accounts/{address}/import", import_mail, methods=["POST"]))
+routes.append(Route("/api/admin/mention_groups", list_mention_groups, methods=["GET"]))
+routes.append(Route("/api/admin/mention_groups", set_mention_group, methods=["PUT"]))

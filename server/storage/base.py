@@ -171,6 +171,10 @@ class Storage(UpdateLog, Protocol):
 
     async def member_emails(self, org_id: str) -> dict[str, str]: ...
 
+    async def set_mention_group(self, org_id: str, name: str, members: Sequence[str]) -> None: ...
+
+    async def mention_groups(self, org_id: str) -> dict[str, tuple[str, ...]]: ...
+
     async def create_team(
         self,
         org_id: str,

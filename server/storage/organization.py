@@ -165,6 +165,30 @@ class OrganizationStore:
                 orjson.dumps(data).decode(),
             )
 
+    async def set_mention_group(self, org_id: str, name: str, members: Sequence[str]) -> None:
+        """Replace the members of mention group `name` (an empty list removes it)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM mention_group_members WHERE org_id = ? AND name = ?", org_id, name
+            )
+            if members:
+                await tx.executemany(
+                    "INSERT INTO mention_group_members (org_id, name, user_id) VALUES (?, ?, ?)",
+                    [(org_id, name, user) for user in dict.fromkeys(members)],
+                )
+
+    async def mention_groups(self, org_id: str) -> dict[str, tuple[str, ...]]:
+        async with self.db.transaction(readonly=True) as tx:
+            rows = await tx.fetchall(
+                "SELECT name, user_id FROM mention_group_members WHERE org_id = ?"
+                " ORDER BY name, user_id",
+                org_id,
+            )
+        groups: dict[str, list[str]] = {}
+        for name, user in rows:
+            groups.setdefault(str(name), []).append(str(user))
+        return {name: tuple(users) for name, users in groups.items()}
+
     async def create_label(self, org_id: str, path: str, auto_share: Sequence[str]) -> LabelRecord:
         label = LabelRecord(new_id(), org_id, path.strip("/"), tuple(auto_share))
         try:
