@@ -42,3 +42,42 @@ async def test_admins_manage_teams_and_labels_members_only_read(live_server: Liv
             "Support"
         ]
         assert (await http.post("/api/admin/labels", json={"path": "X"})).status_code == 403
+
+
+async def test_accounts_through_the_admin_api(live_server: LiveServer) -> None:
+    services = live_server.services
+    admin = await make_person(services, "admin@acme.test")
+    member = await make_person(services, "member@acme.test")
+    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
+        await tx.execute("UPDATE memberships SET role = 'admin' WHERE user_id = ?", admin.user.id)
+    team = await services.storage.create_team(admin.org.id, "Support", [member.user.id], [], True)
+    async with live_server.client(admin.token) as http:
+        created = await http.post(
+            "/api/admin/accounts",
+            json={
+                "address": "Support@Acme.test",
+                "owner": admin.user.id,
+                "delivery": "team_inbox",
+                "team": team.id,
+            },
+        )
+        assert created.status_code == 201, created.text
+        account = created.json()["account"]
+        assert account["address"] == "support@acme.test"
+        assert account["shared_with"] == [{"user": member.user.id, "auto_archive": False}]
+        no_team = await http.post(
+            "/api/admin/accounts",
+            json={"address": "x@acme.test", "owner": admin.user.id, "delivery": "team_inbox"},
+        )
+        assert no_team.json()["error"]["field"] == "team"
+        duplicate = await http.post(
+            "/api/admin/accounts", json={"address": "support@acme.test", "owner": admin.user.id}
+        )
+        assert duplicate.status_code == 409
+    async with live_server.client(member.token) as http:
+        listed = (await http.get("/api/admin/accounts")).json()["accounts"]
+        assert [a["address"] for a in listed] == ["support@acme.test"]
+        refused = await http.post(
+            "/api/admin/accounts", json={"address": "y@acme.test", "owner": member.user.id}
+        )
+        assert refused.status_code == 403

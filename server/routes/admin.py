@@ -140,6 +140,57 @@ async def set_mention_group(request: Request) -> Response:
     return json_response({"mention_group": {"name": name, "members": members}})
 
 
+def _account_json(account: Any) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "address": account.address,
+        "owner": account.owner_id,
+        "delivery": account.delivery,
+        "team": account.team_id,
+        "shared_with": [{"user": u, "auto_archive": a} for u, a in account.shared_with],
+    }
+
+
+async def list_accounts(request: Request) -> Response:
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=False)
+    accounts = await services.storage.accounts_of(org_id)
+    return json_response({"accounts": [_account_json(a) for a in accounts]})
+
+
+async def create_account(request: Request) -> Response:
+    """`{"address", "owner", "delivery": "inbox"|"team_inbox", "team"?, "shared_with"?:
+    [user ids], "auto_archive"?: [user ids]}`"""
+    services = services_of(request)
+    org_id = await _org(services, await require_user(request), request, write=True)
+    body = await read_json_object(request)
+    address = require_str(body, "address").strip().lower()
+    if "@" not in address:
+        raise InvalidInput(f"{address!r} is not an email address", field="address")
+    [owner] = await _members(services, org_id, {"owner": [require_str(body, "owner")]}, "owner")
+    delivery = body.get("delivery", "inbox")
+    if delivery not in ("inbox", "team_inbox"):
+        raise InvalidInput("'delivery' must be inbox or team_inbox", field="delivery")
+    team_id = body.get("team")
+    teams = {team.id: team for team in await services.storage.teams(org_id)}
+    if delivery == "team_inbox" and team_id not in teams:
+        raise InvalidInput("a team_inbox account needs the id of a team", field="team")
+    shared = await _members(services, org_id, body, "shared_with")
+    archived = set(await _members(services, org_id, body, "auto_archive"))
+    if delivery == "team_inbox":
+        team = teams[str(team_id)]
+        shared = list(dict.fromkeys([*shared, *team.active, *team.observers]))
+    account = await services.storage.create_account(
+        org_id,
+        address,
+        owner,
+        delivery,
+        str(team_id) if delivery == "team_inbox" else None,
+        [(user, user in archived) for user in shared if user != owner],
+    )
+    return json_response({"account": _account_json(account)}, status_code=201)
+
+
 IMPORT_TYPES = ("message/rfc822", "application/mbox")
 
 
@@ -170,4 +221,6 @@ async def import_mail(request: Request) -> Response:
 
 routes.append(Route("/api/admin/accounts/{address}/import", import_mail, methods=["POST"]))
 routes.append(Route("/api/admin/mention_groups", list_mention_groups, methods=["GET"]))
+routes.append(Route("/api/admin/accounts", list_accounts, methods=["GET"]))
+routes.append(Route("/api/admin/accounts", create_account, methods=["POST"]))
 routes.append(Route("/api/admin/mention_groups", set_mention_group, methods=["PUT"]))

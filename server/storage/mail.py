@@ -89,6 +89,16 @@ class MailStore:
                 )
         return accounts
 
+    async def accounts_of(self, org_id: str) -> list[Account]:
+        async with self.db.transaction(readonly=True) as tx:
+            rows = await tx.fetchall(
+                "SELECT address FROM accounts WHERE org_id = ? ORDER BY address", org_id
+            )
+        found = []
+        for (address,) in rows:
+            found += [a for a in await self.accounts_by_address(str(address)) if a.org_id == org_id]
+        return found
+
     async def conversations_for_message_ids(
         self, org_id: str, message_ids: Sequence[str]
     ) -> dict[str, str]:
