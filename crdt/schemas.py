@@ -54,17 +54,3 @@ def draft_seed(subject: str, paragraphs: list[str], headers: dict[str, object]) 
                 paragraph.children.append(XmlText(text))
     update: bytes = doc.get_update()
     return update
-
-
-def draft_text(doc: Doc[Any]) -> str:
-    """The body as plain text, one line per block (for previews and tests)."""
-    body = doc.get("body", type=XmlFragment)
-    lines = []
-    for block in body.children:
-        if isinstance(block, XmlElement):
-            lines.append(
-                "".join(str(child) for child in block.children if isinstance(child, XmlText))
-            )
-        elif isinstance(block, XmlText):
-            lines.append(str(block))
-    return "\n".join(lines)

@@ -32,8 +32,6 @@ class GroupCommitter:
         self._idle = asyncio.Event()
         self._idle.set()
         self._barriers: list[asyncio.Future[None]] = []
-        self.batches = 0
-        self.appended = 0
 
     def append(self, name: str, update: bytes) -> asyncio.Future[int]:
         """Queue an update; the future resolves to its seq once it is durable."""
@@ -57,9 +55,6 @@ class GroupCommitter:
 
     _in_flight: frozenset[str] = frozenset()
 
-    async def wait_idle(self) -> None:
-        await self._idle.wait()
-
     async def run(self) -> None:
         """Write batches until cancelled; on cancellation, flush what is queued first."""
         try:
@@ -76,8 +71,6 @@ class GroupCommitter:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             self._in_flight = frozenset(name for name, _, _ in batch)
             seqs = await self._write_with_retry([(name, update) for name, update, _ in batch])
-            self.batches += 1
-            self.appended += len(batch)
             for (_, _, pending), seq in zip(batch, seqs, strict=True):
                 if not pending.done():
                     pending.set_result(seq)

@@ -14,7 +14,7 @@ from crdt.schemas import draft_seed
 from server.services import open_services
 from server.settings import Settings
 from tests.fixtures.procs import ServerProcess
-from tests.fixtures.server import make_person
+from tests.fixtures.server import Person, make_person
 from tests.yclient import hocus, yws
 
 
@@ -32,16 +32,19 @@ async def two_servers(
         second.stop()
 
 
+async def _shared_draft(settings: Settings, draft_id: str) -> tuple[Person, str]:
+    async with open_services(settings) as services:
+        alice = await make_person(services, "alice@acme.test")
+        seed = draft_seed("s", [], {})
+        await services.storage.create_draft(draft_id, alice.org.id, alice.user.id, "s", seed)
+    return alice, f"draft:{draft_id}"
+
+
 async def test_an_edit_through_one_process_reaches_a_client_of_the_other(
     two_servers: tuple[ServerProcess, ServerProcess, Settings],
 ) -> None:
     first, second, settings = two_servers
-    async with open_services(settings) as services:
-        alice = await make_person(services, "alice@acme.test")
-        await services.storage.create_draft(
-            "x1", alice.org.id, alice.user.id, "s", draft_seed("s", [], {})
-        )
-    name = "draft:x1"
+    alice, name = await _shared_draft(settings, "x1")
     async with yws(first.ws, name, alice.token) as a, hocus(second.ws, name, alice.token) as b:
         await asyncio.wait_for(asyncio.gather(a.synced.wait(), b.synced.wait()), 5)
         a.write_paragraph("typed on process one")
@@ -58,12 +61,7 @@ async def test_a_missed_redis_message_is_repaired_from_the_log(
     two_servers: tuple[ServerProcess, ServerProcess, Settings],
 ) -> None:
     first, second, settings = two_servers
-    async with open_services(settings) as services:
-        alice = await make_person(services, "alice@acme.test")
-        await services.storage.create_draft(
-            "x2", alice.org.id, alice.user.id, "s", draft_seed("s", [], {})
-        )
-    name = "draft:x2"
+    alice, name = await _shared_draft(settings, "x2")
     async with yws(first.ws, name, alice.token) as a, yws(second.ws, name, alice.token) as b:
         await asyncio.wait_for(asyncio.gather(a.synced.wait(), b.synced.wait()), 5)
         # An update that reached the log but whose Redis message never arrived, as when a

@@ -9,15 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server.conversations import (
-    machine_chat,
-    machine_labels,
-    machine_personal,
-    machine_sharing,
-    machine_snooze,
-    machine_trash,
-    machine_triage,
-)
+from server.conversations import machine, machine_sharing, machine_snooze
 from server.conversations.handles import mentions_in
 from server.conversations.model import Conversation, Directory
 from server.conversations.params import SCHEMAS, Command, parse_command
@@ -66,32 +58,10 @@ def _not_yet(name: str) -> CommandSpec:
 
 
 COMMANDS: dict[str, CommandSpec] = {
-    "assign": _direct(machine_triage.assign),
-    "set_assignees": _direct(machine_triage.set_assignees),
-    "unassign": _direct(machine_triage.unassign),
-    "close": _direct(machine_triage.close),
-    "reopen": _direct(machine_triage.reopen),
-    "archive": _direct(machine_triage.archive),
-    "move_to_inbox": _direct(machine_triage.move_to_inbox),
-    "move_to_team": _direct(machine_triage.move_to_team),
-    "trash": _direct(machine_trash.trash),
-    "restore": _direct(machine_trash.restore),
+    **{name: _direct(action) for name, action in machine.COMMANDS.items() if name in SCHEMAS},
     "snooze": CommandSpec(_snooze),
-    "unsnooze": _direct(machine_snooze.unsnooze),
-    "mark_read": _direct(machine_personal.mark_read),
-    "mark_unread": _direct(machine_personal.mark_unread),
-    "star": _direct(machine_personal.star),
-    "unstar": _direct(machine_personal.unstar),
-    "watch": _direct(machine_personal.watch),
-    "unwatch": _direct(machine_personal.unwatch),
-    "add_people": _direct(machine_sharing.add_people),
     "comment": CommandSpec(_comment),
-    "react": _direct(machine_chat.react),
-    "rename": _direct(machine_labels.rename),
-    "add_labels": _direct(machine_labels.add_labels),
-    "remove_labels": _direct(machine_labels.remove_labels),
-    **{name: _not_yet(name) for name in ("merge_into", "move_message", "delete_forever")},
-    **{name: _not_yet(name) for name in ("mark_spam", "not_spam")},
+    **{name: _not_yet(name) for name in machine.NOT_YET},
 }
 assert set(COMMANDS) == set(SCHEMAS), set(COMMANDS) ^ set(SCHEMAS)
 

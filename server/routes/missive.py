@@ -5,13 +5,13 @@ shared labels, and conversations with their messages and comments
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.actions.directory import load_directory
 from server.auth import require_user
 from server.conversations.model import Conversation
 from server.errors import Forbidden, InvalidInput, NotFound
@@ -115,39 +115,63 @@ async def shared_labels(request: Request) -> Response:
     return json_response({"shared_labels": _page(request, items)})
 
 
-async def _conversation_object(services: Services, conv: Conversation) -> dict[str, Any]:
-    directory = await load_directory(services.storage, conv.org_id)
-    org = await services.storage.get_organization(conv.org_id)
-    emails = await services.storage.member_emails(conv.org_id)
-    labels = {label.id: label.path for label in await services.storage.labels(conv.org_id)}
-    team = directory.teams.get(conv.team) if conv.team else None
+@dataclass(frozen=True)
+class _OrgView:
+    """What conversation objects of one organization need, read once per request."""
 
-    async def state(uid: str) -> dict[str, Any]:
+    name: str
+    teams: dict[str, str]  # id -> name
+    labels: dict[str, str]  # id -> path
+    people: dict[str, tuple[str, str]]  # user id -> (name, email)
+
+
+async def _org_view(services: Services, org_id: str) -> _OrgView:
+    org = await services.storage.get_organization(org_id)
+    people = {}
+    for uid, email in (await services.storage.member_emails(org_id)).items():
         member = await services.storage.get_user(uid)
+        people[uid] = (member.name if member else "", email)
+    return _OrgView(
+        name=org.name if org else "",
+        teams={team.id: team.name for team in await services.storage.teams(org_id)},
+        labels={label.id: label.path for label in await services.storage.labels(org_id)},
+        people=people,
+    )
+
+
+def _conversation_object(view: _OrgView, conv: Conversation) -> dict[str, Any]:
+    def state(uid: str) -> dict[str, Any]:
+        name, email = view.people.get(uid, ("", ""))
         s = conv.users.get(uid)
         return {
-            "id": uid, "name": member.name if member else "", "email": emails.get(uid, ""),
+            "id": uid, "name": name, "email": email,
             "unassigned": uid not in conv.assignees, "closed": conv.status == "closed",
             "archived": bool(s and not s.inbox), "trashed": bool(s and s.trashed),
             "junked": conv.spam, "assigned": uid in conv.assignees,
             "flagged": bool(s and s.starred), "snoozed": bool(s and (s.snooze or conv.snooze)),
         }  # fmt: skip
 
-    assignees = [await state(uid) for uid in conv.assignees]
-    shared = [{"id": lid, "name": labels.get(lid, "").rsplit("/", 1)[-1]} for lid in conv.labels]
+    assignees = [state(uid) for uid in conv.assignees]
+    paths = [view.labels.get(lid, "") for lid in conv.labels]
+    shared = [
+        {"id": lid, "name": p.rsplit("/", 1)[-1]} for lid, p in zip(conv.labels, paths, strict=True)
+    ]
+    team = conv.team if conv.team in view.teams else None
     return {
         "id": conv.id,
         "created_at": (conv.messages[0].at if conv.messages else conv.last_activity_at) // 1000,
         "last_activity_at": conv.last_activity_at // 1000,
         "subject": conv.subject if conv.subject_custom else None,
         "latest_message_subject": conv.messages[-1].subject if conv.messages else None,
-        "organization": {"id": conv.org_id, "name": org.name if org else ""},
-        "team": {"id": team.id, "name": team.name, "organization": conv.org_id} if team else None,
+        "organization": {"id": conv.org_id, "name": view.name},
+        "team": {"id": team, "name": view.teams[team], "organization": conv.org_id}
+        if team
+        else None,
         "color": conv.color,
         "assignees": assignees,
         "assignee_names": ", ".join(a["name"] for a in assignees),
         "assignee_emails": ", ".join(a["email"] for a in assignees),
-        "users": [await state(uid) for uid in sorted(conv.users)],
+        "users": [state(uid) for uid in sorted(conv.users)],
         "attachments_count": 0,
         "messages_count": conv.message_count,
         "drafts_count": len(conv.drafts),
@@ -187,9 +211,8 @@ async def list_conversations(request: Request) -> Response:
     )
     rows, _ = await services.storage.mailbox_page(query)
     convs = [await services.conversations.read(row["id"]) for row in rows]
-    return json_response(
-        {"conversations": [await _conversation_object(services, c) for c in convs]}
-    )
+    view = await _org_view(services, query.org_id)
+    return json_response({"conversations": [_conversation_object(view, c) for c in convs]})
 
 
 async def _readable(request: Request) -> tuple[Services, Conversation]:
@@ -212,7 +235,8 @@ async def _readable(request: Request) -> tuple[Services, Conversation]:
 
 async def get_conversation(request: Request) -> Response:
     services, conv = await _readable(request)
-    return json_response({"conversations": [await _conversation_object(services, conv)]})
+    view = await _org_view(services, conv.org_id)
+    return json_response({"conversations": [_conversation_object(view, conv)]})
 
 
 async def conversation_messages(request: Request) -> Response:
