@@ -16,7 +16,7 @@ from crdt.store import UpdateLog
 
 if TYPE_CHECKING:
     from server.conversations.index import UserRow
-    from server.storage.conversations import ConversationTx
+    from server.storage.conversations import ConversationTx, ConversationTxs
     from server.storage.jobs import Job
     from server.storage.mail import Account
     from server.storage.mailboxes import MailboxQuery
@@ -154,6 +154,12 @@ class Storage(UpdateLog, Protocol):
         self, name: str
     ) -> contextlib.AbstractAsyncContextManager[ConversationTx]:
         """One action's transaction: the document row locked, log and index writable."""
+        ...
+
+    def conversations_transaction(
+        self, names: list[str]
+    ) -> contextlib.AbstractAsyncContextManager[ConversationTxs]:
+        """Several conversations locked in the given order, in one transaction."""
         ...
 
     async def conversation_access(self, conv_id: str, user_id: str) -> bool: ...

@@ -132,8 +132,49 @@ class ConversationTx:
             )
 
 
+class ConversationTxs(dict[str, ConversationTx]):
+    """Several conversations locked in one transaction, by document name."""
+
+    def __init__(self, tx: Tx) -> None:
+        super().__init__()
+        self._tx = tx
+
+    async def create_for(self, name: str) -> ConversationTx:
+        """A transaction handle for a conversation the action creates (`create()` it)."""
+        self[name] = ConversationTx(self._tx, name, exists=False)
+        return self[name]
+
+    async def move_messages(self, source: str, target: str, ids: list[str] | None = None) -> None:
+        """Re-parent stored messages (all of `source`'s, or just `ids`) to `target`."""
+        if ids is None:
+            await self._tx.execute(
+                "UPDATE messages SET conversation_id = ? WHERE conversation_id = ?", target, source
+            )
+            return
+        for message_id in ids:
+            await self._tx.execute(
+                "UPDATE messages SET conversation_id = ? WHERE conversation_id = ? AND id = ?",
+                target,
+                source,
+                message_id,
+            )
+
+
 class ConversationStore:
     db: Database
+
+    @contextlib.asynccontextmanager
+    async def conversations_transaction(self, names: list[str]) -> AsyncIterator[ConversationTxs]:
+        """Lock several conversation documents in the given order, in one transaction."""
+        async with self.db.transaction() as tx:
+            txs = ConversationTxs(tx)
+            for name in names:
+                row = await tx.fetchone(
+                    f"SELECT last_seq FROM documents WHERE name = ?{self.db.lock_for_update}",
+                    name,
+                )
+                txs[name] = ConversationTx(tx, name, exists=row is not None)
+            yield txs
 
     @contextlib.asynccontextmanager
     async def conversation_transaction(self, name: str) -> AsyncIterator[ConversationTx]:
