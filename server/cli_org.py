@@ -66,7 +66,11 @@ async def reindex(settings: Settings, args: argparse.Namespace) -> dict[str, Any
                     doc.apply_update(snapshot)
                 for _, update in await tx.tail(0):
                     doc.apply_update(update)
-                await tx.save_index(project(read_conversation(doc)))
+                conv = read_conversation(doc)
+                if conv.deleted:
+                    await tx.erase(conv.id)
+                else:
+                    await tx.save_index(project(conv))
             rebuilt += 1
     return {"rebuilt": rebuilt, "message": f"rebuilt the index of {rebuilt} conversations"}
 

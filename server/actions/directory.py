@@ -37,6 +37,11 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
         labels=labels,
         preferences=preferences,
         handles=handles,
+        account_owners={
+            account.id: account.owner_id
+            for account in await storage.accounts_of(org_id)
+            if account.owner_id is not None
+        },
         groups={
             name: frozenset(users) for name, users in (await storage.mention_groups(org_id)).items()
         },

@@ -32,14 +32,14 @@ from server.conversations.index import project
 from server.conversations.model import Conversation
 from server.errors import NotFound
 from server.storage.base import Storage
-from server.storage.conversations import ConversationTx
+from server.storage.conversations import ConversationTx, ConversationTxs
 
 Change = Callable[[Conversation], None]
 Extra = Callable[[ConversationTx, Conversation], Awaitable[None]]
 """More writes for the same transaction (the message row of a received mail, say)."""
 ChangeMany = Callable[[dict[str, Conversation]], list[Conversation]]
 """Changes the loaded conversations in place; returns the new ones it creates."""
-ExtraMany = Callable[[ConversationTx], Awaitable[None]]
+ExtraMany = Callable[[ConversationTxs], Awaitable[None]]
 Listener = Callable[[Conversation, frozenset[str]], None]
 """Told after commit: the conversation as committed, and every user whose rows it touched
 (who had access before or has it now)."""
@@ -162,7 +162,7 @@ class ConversationWriter:
                     await tx.save_index(project(conv))
                     convs[conv.id], before[conv.id] = conv, frozenset()
                 if extra is not None:
-                    await extra(next(iter(txs.values())))
+                    await extra(txs)
             for name, seq, update in committed:
                 await self.rooms.apply_committed(rooms[name], seq, update)
         for conv in convs.values():

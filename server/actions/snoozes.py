@@ -9,6 +9,7 @@ import time
 from server.actions.runner import ConversationWriter
 from server.conversations.machine_snooze import wake_snooze
 from server.conversations.model import Conversation
+from server.errors import Merged, NotFound
 from server.scheduler import Scheduler
 from server.storage.base import Storage
 from server.storage.jobs import Job
@@ -44,6 +45,9 @@ def register(scheduler: Scheduler, writer: ConversationWriter) -> None:
         def change(conv: Conversation) -> None:
             wake_snooze(conv, user=str(user) if user else None, until=until, now=now)
 
-        await writer.change(conv_id, change)
+        try:
+            await writer.change(conv_id, change)
+        except (NotFound, Merged):  # deleted forever or merged away: its snoozes went too
+            return
 
     scheduler.register(KIND, wake)

@@ -14,7 +14,6 @@ from server.conversations.handles import mentions_in
 from server.conversations.model import Conversation, Directory
 from server.conversations.params import SCHEMAS, Command, parse_command
 from server.conversations.times import resolve
-from server.errors import Unprocessable
 
 Run = Callable[[Conversation, str, dict[str, Any], int, Directory], None]
 
@@ -50,19 +49,13 @@ def _comment(
     )
 
 
-def _not_yet(name: str) -> CommandSpec:
-    def run(conv: Conversation, actor: str, params: dict[str, Any], now: int, d: Directory) -> None:
-        raise Unprocessable(f"{name} is not available yet", field="command")
-
-    return CommandSpec(run)
-
-
 COMMANDS: dict[str, CommandSpec] = {
     **{name: _direct(action) for name, action in machine.COMMANDS.items() if name in SCHEMAS},
     "snooze": CommandSpec(_snooze),
     "comment": CommandSpec(_comment),
-    **{name: _not_yet(name) for name in machine.NOT_YET},
 }
-assert set(COMMANDS) == set(SCHEMAS), set(COMMANDS) ^ set(SCHEMAS)
+"""Commands on one conversation; `machine.MULTI` (merge, move an email out) span two and
+are run by the route through `ConversationWriter.change_many`."""
+assert set(COMMANDS) | machine.MULTI == set(SCHEMAS), set(COMMANDS) ^ set(SCHEMAS)
 
 __all__ = ["COMMANDS", "Command", "parse_command"]

@@ -37,6 +37,7 @@ SCALARS = (
     "spam",
     "last_activity_at",
     "merged_into",
+    "deleted",
 )
 ID_LISTS = ("assignees", "labels", "drafts")
 RECORD_LISTS = ("messages", "comments", "events")

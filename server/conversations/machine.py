@@ -9,6 +9,7 @@ changes the conversation in place and appends the timeline `Event`s the product 
     COMMANDS[name](conv, actor, **params, now=now, directory=directory)
 
 (`comment` also takes the new comment's `comment_id`; `snooze` takes `until` in Unix ms).
+`merge` and `move_message` span two conversations and are not in `COMMANDS`.
 Mail arriving and leaving goes through `receive_message` and `send_message`; the scheduler
 ends snoozes with `wake_snooze`. The rules behind each reading are in docs/behaviour.md.
 """
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from server.conversations.machine_chat import delete_comment, edit_comment, react
 from server.conversations.machine_labels import add_labels, remove_labels, rename
 from server.conversations.machine_mail import receive_message, send_message
+from server.conversations.machine_merge import merge, move_message
 from server.conversations.machine_personal import (
     mark_read,
     mark_unread,
@@ -30,7 +32,13 @@ from server.conversations.machine_personal import (
 )
 from server.conversations.machine_sharing import add_people, comment, resolve_mentions
 from server.conversations.machine_snooze import snooze, unsnooze, wake_snooze
-from server.conversations.machine_trash import restore, trash
+from server.conversations.machine_trash import (
+    delete_forever,
+    mark_spam,
+    not_spam,
+    restore,
+    trash,
+)
 from server.conversations.machine_triage import (
     archive,
     assign,
@@ -56,6 +64,9 @@ COMMANDS: dict[str, Action] = {
         move_to_inbox,
         trash,
         restore,
+        delete_forever,
+        mark_spam,
+        not_spam,
         snooze,
         unsnooze,
         mark_read,
@@ -75,14 +86,14 @@ COMMANDS: dict[str, Action] = {
         remove_labels,
     )
 }
-NOT_YET: frozenset[str] = frozenset(
-    {"delete_forever", "merge_into", "move_message", "mark_spam", "not_spam"}
-)
+MULTI: frozenset[str] = frozenset({"merge_into", "move_message"})
+"""Commands over more than one conversation: `merge` and `move_message`, run by the
+caller under `ConversationWriter.change_many`."""
 
 
 __all__ = [
     "COMMANDS",
-    "NOT_YET",
+    "MULTI",
     "add_labels",
     "add_people",
     "archive",
@@ -90,11 +101,16 @@ __all__ = [
     "close",
     "comment",
     "delete_comment",
+    "delete_forever",
     "edit_comment",
     "mark_read",
+    "mark_spam",
     "mark_unread",
+    "merge",
+    "move_message",
     "move_to_inbox",
     "move_to_team",
+    "not_spam",
     "react",
     "receive_message",
     "remove_labels",

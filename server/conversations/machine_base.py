@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from server.conversations.model import Conversation, Directory, Event, TeamInfo, UserState
-from server.errors import Forbidden, InvalidInput, Merged, Unprocessable
+from server.errors import Forbidden, InvalidInput, Merged, NotFound, Unprocessable
 
 ADMIN_ROLES = frozenset({"owner", "admin"})
 
@@ -16,6 +16,8 @@ def check_actor(conv: Conversation, actor: str, directory: Directory) -> UserSta
     """The actor's state; refuses anyone outside the organization or without access."""
     if conv.merged_into is not None:
         raise Merged(f"conversation {conv.id} was merged", target=conv.merged_into)
+    if conv.deleted:
+        raise NotFound(f"no conversation {conv.id}")
     if actor not in directory.members or conv.org_id != directory.org_id:
         raise Forbidden("not a member of this conversation's organization")
     state = conv.users.get(actor)
@@ -114,3 +116,15 @@ def record(conv: Conversation, type_: str, actor: str | None, now: int, **data: 
 
 def touch(conv: Conversation, now: int) -> None:
     conv.last_activity_at = max(conv.last_activity_at, now)
+
+
+def empty(conv: Conversation) -> None:
+    """Leave nothing anyone can see: what stays of a merged-away or deleted conversation."""
+    conv.users.clear()
+    conv.assignees.clear()
+    conv.labels.clear()
+    conv.drafts.clear()
+    conv.messages.clear()
+    conv.comments.clear()
+    conv.snooze = None
+    conv.in_team_inbox = False

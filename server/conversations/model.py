@@ -100,6 +100,7 @@ class Conversation:
     drafts: list[str] = field(default_factory=list)
     last_activity_at: int = 0
     merged_into: str | None = None
+    deleted: bool = False  # deleted forever by the account owner: a tombstone for holders
 
     @property
     def is_room(self) -> bool:
@@ -150,6 +151,7 @@ class Directory:
     preferences: dict[str, Preferences] = field(default_factory=dict)
     labels: dict[str, frozenset[str]] = field(default_factory=dict)  # label id -> auto-shared
     handles: dict[str, str] = field(default_factory=dict)  # @handle (lowercase) -> user id
+    account_owners: dict[str, str] = field(default_factory=dict)  # account id -> owner id
 
     def prefs(self, user: str) -> Preferences:
         return self.preferences.get(user, Preferences())

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.actions import snoozes
+from server.actions import reshape, snoozes
 from server.actions.directory import load_directory
 from server.auth import require_user
 from server.conversations.commands import COMMANDS
@@ -58,10 +58,26 @@ async def run_command(request: Request) -> Response:
     body = await read_json_object(request)
     command = parse_command(body)  # unknown commands and bad parameters fail first
     directory = await _readable(services, user, conv_id)
+    params = command.params
+    if command.name == "merge_into":
+        await _org_of(services, user, params["target"])  # merged-away targets redirect
+        target = await reshape.merge(
+            services, user.id, conv_id, params["target"], params["subject"], directory
+        )
+        return json_response({"conversation": summary(target, directory)})
+    if command.name == "move_message":
+        conv, new = await reshape.move_message(
+            services, user.id, conv_id, params["message"], params["shared"], directory
+        )
+        body = {"conversation": summary(conv, directory), "new_conversation": new.id}
+        return json_response(body)
+    if command.name == "delete_forever":
+        conv = await reshape.delete_forever(services, user.id, conv_id, directory)
+        return json_response({"conversation": summary(conv, directory), "deleted": conv.deleted})
     now = int(time.time() * 1000)
 
     def change(conv: Conversation) -> None:
-        COMMANDS[command.name].run(conv, user.id, command.params, now, directory)
+        COMMANDS[command.name].run(conv, user.id, params, now, directory)
 
     conv = await services.conversations.change(conv_id, change)
     if command.name in ("snooze", "unsnooze"):

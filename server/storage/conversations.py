@@ -29,6 +29,14 @@ class StoredMessage:
     raw: bytes
 
 
+_ERASED = (
+    ("messages", "conversation_id"),
+    ("conversation_users", "conversation_id"),
+    ("conversation_labels", "conversation_id"),
+    ("conversations", "id"),
+)
+
+
 class ConversationTx:
     """One action's transaction on one conversation document (row locked)."""
 
@@ -102,6 +110,12 @@ class ConversationTx:
         except UniqueViolation:
             return False
         return True
+
+    async def erase(self, conv_id: str) -> None:
+        """A conversation deleted forever: its stored mail and index rows go; the document
+        stays as a tombstone so holders learn what happened."""
+        for table, column in _ERASED:
+            await self._tx.execute(f"DELETE FROM {table} WHERE {column} = ?", conv_id)
 
     async def save_index(self, index: ConversationIndex) -> None:
         row = dataclasses.asdict(index.row)
