@@ -9,7 +9,13 @@ import time
 from typing import Any
 
 from server.actions.directory import load_directory
-from server.conversations import machine_personal, machine_snooze, machine_trash, machine_triage
+from server.conversations import (
+    machine_personal,
+    machine_snooze,
+    machine_tasks,
+    machine_trash,
+    machine_triage,
+)
 from server.conversations.mailboxes import in_mailbox
 from server.conversations.model import Conversation, Directory, UserState
 from server.errors import AppError
@@ -45,6 +51,23 @@ def _random_action(rng: random.Random, users: list[str], team: str, now: int) ->
             directory=d,
         ),
         lambda c, d: machine_snooze.unsnooze(c, actor, now=now, directory=d),
+        lambda c, d: machine_trash.mark_spam(c, actor, now=now, directory=d),
+        lambda c, d: machine_trash.not_spam(c, actor, now=now, directory=d),
+        lambda c, d: machine_tasks.add_task(
+            c,
+            actor,
+            task_id=f"t{rng.random()}",
+            title="Call",
+            assignees=[other],
+            now=now,
+            directory=d,
+        ),
+        lambda c, d: (
+            c.tasks
+            and machine_tasks.update_task(
+                c, actor, task=c.tasks[0].id, done=not c.tasks[0].done, now=now, directory=d
+            )
+        ),
     ]
     return rng.choice(choices)
 

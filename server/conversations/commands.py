@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from server.conversations import machine, machine_sharing, machine_snooze
+from server.conversations import machine, machine_sharing, machine_snooze, machine_tasks
 from server.conversations.handles import mentions_in
 from server.conversations.model import Conversation, Directory
 from server.conversations.params import SCHEMAS, Command, parse_command
@@ -49,10 +49,27 @@ def _comment(
     )
 
 
+def _add_task(
+    conv: Conversation, actor: str, params: dict[str, Any], now: int, d: Directory
+) -> None:
+    due = params["due"]
+    machine_tasks.add_task(
+        conv,
+        actor,
+        task_id=str(uuid.uuid4()),
+        title=params["title"],
+        assignees=params["assignees"],
+        due_at=resolve(due, now, d.prefs(actor).time_zone, field="due") if due else None,
+        now=now,
+        directory=d,
+    )
+
+
 COMMANDS: dict[str, CommandSpec] = {
     **{name: _direct(action) for name, action in machine.COMMANDS.items() if name in SCHEMAS},
     "snooze": CommandSpec(_snooze),
     "comment": CommandSpec(_comment),
+    "add_task": CommandSpec(_add_task),
 }
 """Commands on one conversation; `machine.MULTI` (merge, move an email out) span two and
 are run by the route through `ConversationWriter.change_many`."""

@@ -3,7 +3,7 @@ the smallest changes (so updates stay small) and read back.
 
 Layout: Map `conv` (scalar fields; `snooze` as a JSON value), Map `users` (one Map per
 user with access), Arrays `assignees`, `labels`, `drafts` (ids), and append-mostly Arrays
-`messages`, `comments`, `events` of JSON objects. JSON numbers come back as floats, so
+`messages`, `comments`, `events`, `tasks` of JSON objects. JSON numbers come back as floats, so
 reading converts them.
 """
 
@@ -20,6 +20,7 @@ from server.conversations.model import (
     Event,
     MessageSummary,
     Snooze,
+    Task,
     UserState,
 )
 
@@ -40,7 +41,7 @@ SCALARS = (
     "deleted",
 )
 ID_LISTS = ("assignees", "labels", "drafts")
-RECORD_LISTS = ("messages", "comments", "events")
+RECORD_LISTS = ("messages", "comments", "events", "tasks")
 
 
 def new_conversation_doc() -> Doc[Any]:
@@ -80,6 +81,7 @@ def read_conversation(doc: Doc[Any]) -> Conversation:
     conv.messages = [MessageSummary(**_numbers(m)) for m in _records(doc, "messages")]
     conv.comments = [Comment(**_numbers(c)) for c in _records(doc, "comments")]
     conv.events = [Event(**_numbers(e)) for e in _records(doc, "events")]
+    conv.tasks = [Task(**_numbers(t)) for t in _records(doc, "tasks")]
     return conv
 
 

@@ -82,7 +82,7 @@ def _user_row(conv: Conversation, uid: str, state: UserState) -> UserRow:
         trashed=state.trashed,
         snoozed_until=snooze.until if snooze else None,
         snooze_hides=snooze is not None and not snooze.leave_in_inbox,
-        assigned=uid in conv.assignees,
+        assigned=uid in conv.assignees or conv.has_open_task_for(uid),
         bumped_at=state.bumped_at,
         activity_at=conv.last_activity_at,
     )

@@ -8,7 +8,8 @@ changes the conversation in place and appends the timeline `Event`s the product 
 
     COMMANDS[name](conv, actor, **params, now=now, directory=directory)
 
-(`comment` also takes the new comment's `comment_id`; `snooze` takes `until` in Unix ms).
+(`comment` and `add_task` also take the new item's id, `comment_id` or `task_id`;
+`snooze` takes `until` in Unix ms).
 `merge` and `move_message` span two conversations and are not in `COMMANDS`.
 Mail arriving and leaving goes through `receive_message` and `send_message`; the scheduler
 ends snoozes with `wake_snooze`. The rules behind each reading are in docs/behaviour.md.
@@ -32,6 +33,7 @@ from server.conversations.machine_personal import (
 )
 from server.conversations.machine_sharing import add_people, comment, resolve_mentions
 from server.conversations.machine_snooze import snooze, unsnooze, wake_snooze
+from server.conversations.machine_tasks import add_task, delete_task, update_task
 from server.conversations.machine_trash import (
     delete_forever,
     mark_spam,
@@ -84,6 +86,9 @@ COMMANDS: dict[str, Action] = {
         rename,
         add_labels,
         remove_labels,
+        add_task,
+        update_task,
+        delete_task,
     )
 }
 MULTI: frozenset[str] = frozenset({"merge_into", "move_message"})
@@ -96,12 +101,14 @@ __all__ = [
     "MULTI",
     "add_labels",
     "add_people",
+    "add_task",
     "archive",
     "assign",
     "close",
     "comment",
     "delete_comment",
     "delete_forever",
+    "delete_task",
     "edit_comment",
     "mark_read",
     "mark_spam",
@@ -127,6 +134,7 @@ __all__ = [
     "unsnooze",
     "unstar",
     "unwatch",
+    "update_task",
     "wake_snooze",
     "watch",
 ]

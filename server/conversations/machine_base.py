@@ -126,5 +126,6 @@ def empty(conv: Conversation) -> None:
     conv.drafts.clear()
     conv.messages.clear()
     conv.comments.clear()
+    conv.tasks.clear()
     conv.snooze = None
     conv.in_team_inbox = False

@@ -78,7 +78,7 @@ def _listed(
         active = info is not None and user in info.active
         return active and _in_team_inbox_of(conv, user, state, directory, now)
     if mailbox == "assigned_to_me":
-        return user in conv.assignees
+        return user in conv.assignees or conv.has_open_task_for(user)
     if mailbox == "assigned_to_others":
         return any(assignee != user for assignee in conv.assignees)
     if mailbox == "closed":

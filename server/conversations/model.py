@@ -66,6 +66,21 @@ class MessageSummary:
 
 
 @dataclass
+class Task:
+    """A task card inside a conversation (row 44): its assignees find the conversation in
+    Assigned to me until it is done."""
+
+    id: str
+    title: str
+    created_by: str
+    created_at: int
+    assignees: list[str] = field(default_factory=list)
+    due_at: int | None = None
+    done: bool = False
+    done_at: int | None = None
+
+
+@dataclass
 class Event:
     """A timeline entry: assigned, unassigned, closed, reopened, renamed, labelled,
     unlabelled, snoozed, unsnoozed, moved, shared, trashed, restored, merged."""
@@ -98,6 +113,7 @@ class Conversation:
     comments: list[Comment] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     drafts: list[str] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
     last_activity_at: int = 0
     merged_into: str | None = None
     deleted: bool = False  # deleted forever by the account owner: a tombstone for holders
@@ -113,6 +129,9 @@ class Conversation:
     @property
     def message_count(self) -> int:
         return len(self.messages)
+
+    def has_open_task_for(self, user: str) -> bool:
+        return any(user in task.assignees and not task.done for task in self.tasks)
 
 
 @dataclass(frozen=True)

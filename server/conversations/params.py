@@ -58,6 +58,18 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
     "remove_labels": (Param("labels", "ids", required=True),),
     "merge_into": (Param("target", "id", required=True), Param("subject", "text")),
     "move_message": (Param("message", "id", required=True), Param("shared", "bool", default=False)),
+    "add_task": (
+        Param("title", "text", required=True),
+        Param("assignees", "ids", default=[]),
+        Param("due", "text"),
+    ),
+    "update_task": (
+        Param("task", "id", required=True),
+        Param("title", "text"),
+        Param("assignees", "ids"),
+        Param("done", "bool"),
+    ),
+    "delete_task": (Param("task", "id", required=True),),
     "mark_spam": (),
     "not_spam": (),
 }

@@ -35,4 +35,14 @@ def summary(conv: Conversation, directory: Directory) -> dict[str, Any]:
         "kind": conv.kind,
         "messages_count": conv.message_count,
         "users": users,
+        "tasks": [
+            {
+                "id": task.id,
+                "title": task.title,
+                "assignees": list(task.assignees),
+                "done": task.done,
+                "due_at": task.due_at // 1000 if task.due_at is not None else None,
+            }
+            for task in conv.tasks
+        ],
     }

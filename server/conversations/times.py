@@ -20,7 +20,7 @@ def zone(name: str) -> ZoneInfo:
         raise InvalidInput(f"unknown time zone {name!r}", field="time_zone") from None
 
 
-def resolve(until: str, now_ms: int, time_zone: str) -> int:
+def resolve(until: str, now_ms: int, time_zone: str, *, field: str = "until") -> int:
     """Unix ms for `until`: an ISO-8601 time (with an offset, or local to `time_zone`) or
     one of PRESETS, computed from `now_ms` in `time_zone`."""
     tz = zone(time_zone)
@@ -31,7 +31,7 @@ def resolve(until: str, now_ms: int, time_zone: str) -> int:
         moment = datetime.fromisoformat(until.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            f"'until' must be an ISO-8601 time or one of {', '.join(PRESETS)}", field="until"
+            f"'{field}' must be an ISO-8601 time or one of {', '.join(PRESETS)}", field=field
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
