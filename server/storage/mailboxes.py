@@ -17,7 +17,9 @@ NOT_HIDDEN_BY_SNOOZE = "(cu.snoozed_until IS NULL OR NOT cu.snooze_hides OR cu.s
 # mailbox -> (extra condition on c/cu, its parameters' names, sort column)
 PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "inbox": (
-        f"cu.inbox AND NOT cu.trashed AND {VISIBLE} AND {NOT_HIDDEN_BY_SNOOZE}",
+        # `= TRUE`, not a bare column: SQLite's planner then seeks (user_id, inbox) in the
+        # index and reads it in bumped_at order; a bare boolean made it sort every row
+        f"cu.inbox = TRUE AND NOT cu.trashed AND {VISIBLE} AND {NOT_HIDDEN_BY_SNOOZE}",
         ("now",),
         "cu.bumped_at",
     ),
