@@ -9,7 +9,7 @@ import pytest
 from server.conversations.mailboxes import MAILBOXES, in_mailbox, unread_for
 from server.conversations.model import Conversation, Snooze
 from server.errors import InvalidInput
-from tests.test_state_machine import DIRECTORY, HOUR, NOW, make
+from tests.fixtures.machine import DIRECTORY, HOUR, NOW, make
 
 
 def everyone(until: int, leave_in_inbox: bool = False, **fields: Any) -> Conversation:

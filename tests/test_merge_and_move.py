@@ -20,9 +20,7 @@ from server.conversations.model import (
     MessageSummary,
 )
 from server.errors import AppError, Conflict, Forbidden, InvalidInput, Merged, Unprocessable
-from tests.test_state_machine import DIRECTORY, HOUR, NOW, looks, make
-
-SUPPORT_TI = {"team": "support", "in_team_inbox": True}
+from tests.fixtures.machine import DIRECTORY, HOUR, NOW, SUPPORT_TI, looks, make
 
 
 def mail(

@@ -1,12 +1,5 @@
 """The conversation state machine, one case per row of the spec's table (seed C, part 1),
-then every refusal. Helpers at the top are shared with tests/test_mailboxes.py.
-
-Members: alice, bob, carol, dave, olga, erin (admin), owen (owner). Teams: support (active
-bob, carol; observer olga), sales (active dave; replies leave it in the team inbox and
-replies on assigned conversations go back to the team inbox), ops (no team inbox; active
-erin, observer olga; mentions reach observers). Carol and dave remove closed conversations
-from their Inbox. Label vip auto-shares with dave.
-"""
+then every refusal. The organization and the helpers are in tests/fixtures/machine.py."""
 
 from __future__ import annotations
 
@@ -21,151 +14,31 @@ from server.conversations.machine import (
     COMMANDS,
     receive_message,
     send_message,
-    wake_snooze,
 )
-from server.conversations.mailboxes import in_mailbox
 from server.conversations.model import (
     MAX_LABELS,
     MAX_MESSAGES,
-    Comment,
     Conversation,
     Delivery,
     Directory,
-    MessageSummary,
-    Preferences,
-    Receipt,
-    Snooze,
-    TeamInfo,
-    UserState,
 )
 from server.errors import AppError, Conflict, Forbidden, InvalidInput, Merged, Unprocessable
-
-NOW = 1_700_000_000_000
-HOUR = 3_600_000
-
-DIRECTORY = Directory(
-    org_id="org",
-    members={
-        "alice": "member",
-        "bob": "member",
-        "carol": "member",
-        "dave": "member",
-        "olga": "member",
-        "erin": "admin",
-        "owen": "owner",
-    },
-    teams={
-        "support": TeamInfo("support", "Support", frozenset({"bob", "carol"}), frozenset({"olga"})),
-        "sales": TeamInfo(
-            "sales",
-            "Sales",
-            frozenset({"dave"}),
-            frozenset(),
-            reply_assigns_replier=False,
-            inbound_reply_on_assigned="team_inbox",
-        ),
-        "ops": TeamInfo(
-            "ops",
-            "Ops",
-            frozenset({"erin"}),
-            frozenset({"olga"}),
-            has_inbox=False,
-            mention_adds_observers=True,
-        ),
-    },
-    groups={"leads": frozenset({"alice", "dave"})},
-    preferences={
-        "carol": Preferences(remove_closed_from_inbox=True),
-        "dave": Preferences(remove_closed_from_inbox=True),
-    },
-    labels={"vip": frozenset({"dave"}), "billing": frozenset()},
+from tests.fixtures.machine import (
+    DIRECTORY,
+    HOUR,
+    NOW,
+    SUPPORT_TI,
+    arrive,
+    do,
+    facts,
+    looks,
+    make,
+    outbound,
+    send,
+    snoozed_for_everyone,
+    wake,
+    with_comment,
 )
-
-FLAGS = frozenset({"inbox", "unread", "chat", "watching", "starred", "trashed", "snoozed", "due"})
-
-
-def inbound(number: int = 0, at: int = NOW) -> MessageSummary:
-    return MessageSummary(f"m{number}", "in", "client@example.com", "Order", "hello", at)
-
-
-def outbound(number: int = 99) -> MessageSummary:
-    return MessageSummary(f"m{number}", "out", "support@tandem.test", "Re: Order", "hi", NOW)
-
-
-def make(users: dict[str, str] | None = None, messages: int = 1, **fields: Any) -> Conversation:
-    """A conversation `c1` with `messages` inbound messages and users given as flag words:
-    inbox unread chat watching starred trashed, and `snoozed` (for themselves, an hour
-    ahead) or `due` (a snooze for themselves due now)."""
-    conv = Conversation(id="c1", org_id="org", subject="Order", **fields)
-    for uid, flags in (users or {}).items():
-        words = set(flags.split())
-        assert words <= FLAGS, words - FLAGS
-        snooze = None
-        if words & {"snoozed", "due"}:
-            snooze = Snooze(NOW + HOUR if "snoozed" in words else NOW, "me", by=uid)
-        conv.users[uid] = UserState(
-            inbox="inbox" in words,
-            unread="unread" in words,
-            chat_unread="chat" in words,
-            watching="watching" in words,
-            starred="starred" in words,
-            trashed="trashed" in words,
-            snooze=snooze,
-        )
-    conv.messages = [inbound(number) for number in range(messages)]
-    return conv
-
-
-def looks(conv: Conversation, user: str) -> str:
-    """Where `user` finds `conv` now (inbox, snoozed, trash, archived, or "-" without
-    access), then its unread, chat (comments unread), watching and starred flags."""
-    state = conv.users.get(user)
-    if state is None:
-        return "-"
-    where = "archived"
-    for mailbox in ("inbox", "trash", "snoozed"):
-        if in_mailbox(conv, user, mailbox, DIRECTORY, NOW):
-            where = mailbox
-            break
-    flags = (
-        ("unread", state.unread),
-        ("chat", state.chat_unread),
-        ("watching", state.watching),
-        ("starred", state.starred),
-    )
-    return " ".join([where, *(name for name, on in flags if on)])
-
-
-def facts(conv: Conversation) -> dict[str, object]:
-    last = conv.comments[-1] if conv.comments else None
-    return {
-        "status": conv.status,
-        "assignees": conv.assignees,
-        "team": conv.team,
-        "in_team_inbox": conv.in_team_inbox,
-        "labels": conv.labels,
-        "subject": conv.subject,
-        "subject_custom": conv.subject_custom,
-        "private": conv.private,
-        "messages": conv.message_count,
-        "snoozed_for_everyone": conv.snooze is not None,
-        "trashed_for_everyone": conv.trashed_for_everyone,
-        "mentions": last.mentions if last else None,
-        "reactions": last.reactions if last else None,
-        "comment_deleted": last.deleted if last else None,
-    }
-
-
-def do(name: str, actor: str, **params: Any) -> Callable[[Conversation], object]:
-    """Command `name` by `actor`, as the HTTP API would run it, at NOW."""
-    return lambda conv: COMMANDS[name](conv, actor, now=NOW, directory=DIRECTORY, **params)
-
-
-def arrive(delivery: Delivery, number: int = 50) -> Callable[[Conversation], Receipt]:
-    return lambda conv: receive_message(
-        conv, inbound(number), delivery, now=NOW, directory=DIRECTORY
-    )
-
 
 # --- the table --------------------------------------------------------------------------
 
@@ -182,28 +55,6 @@ class Row:
     events: list[str] = field(default_factory=list)
     result: dict[str, object] = field(default_factory=dict)
 
-
-def wake(user: str | None, until: int = NOW) -> Callable[[Conversation], object]:
-    return lambda conv: wake_snooze(conv, user=user, until=until, now=NOW)
-
-
-def send(actor: str) -> Callable[[Conversation], object]:
-    return lambda conv: send_message(conv, actor, summary=outbound(), now=NOW, directory=DIRECTORY)
-
-
-def with_comment(conv: Conversation, author: str = "bob") -> Conversation:
-    conv.comments.append(Comment("k1", author, "hello", NOW - HOUR, reactions={"👍": ["bob"]}))
-    return conv
-
-
-def snoozed_for_everyone(
-    conv: Conversation, until: int = NOW + HOUR, *, discard_if_reply: bool = False
-) -> Conversation:
-    conv.snooze = Snooze(until, "everyone", discard_if_reply=discard_if_reply, by="alice")
-    return conv
-
-
-SUPPORT_TI = {"team": "support", "in_team_inbox": True}
 
 ROWS = {
     "1-inbound-personal-new-thread": Row(

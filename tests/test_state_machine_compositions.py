@@ -7,18 +7,17 @@ from __future__ import annotations
 
 from server.conversations.machine import COMMANDS, receive_message, send_message
 from server.conversations.model import Conversation, Delivery
-from tests.test_state_machine import (
+from tests.fixtures.machine import (
     DIRECTORY,
     HOUR,
     NOW,
+    SUPPORT_TI,
     facts,
     inbound,
     looks,
     make,
     outbound,
 )
-
-SUPPORT_TI = {"team": "support", "in_team_inbox": True}
 
 
 def _send_and_snooze(discard_if_reply: bool) -> Conversation:

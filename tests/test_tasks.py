@@ -16,8 +16,8 @@ from server.conversations.machine import COMMANDS, merge
 from server.conversations.mailboxes import in_mailbox
 from server.conversations.model import Conversation, Preferences
 from server.errors import AppError, Conflict, Forbidden, InvalidInput
+from tests.fixtures.machine import DIRECTORY, NOW, looks, make
 from tests.fixtures.server import LiveServer, make_person
-from tests.test_state_machine import DIRECTORY, NOW, looks, make
 
 
 def add(conv: Conversation, actor: str, **params: Any) -> None:
