@@ -16,7 +16,7 @@ from server.conversations import (
     machine_trash,
     machine_triage,
 )
-from server.conversations.mailboxes import in_mailbox
+from server.conversations.mailboxes import in_mailbox, unread_for
 from server.conversations.model import Conversation, Directory, UserState
 from server.errors import AppError
 from server.storage.mailboxes import MailboxQuery
@@ -120,3 +120,29 @@ async def test_index_mailboxes_equal_the_pure_predicates(live_server: LiveServer
         }
         got = await _sql(live_server, user, org, "team_inbox", now=now, team=team.id)
         assert got == expected, (user, "team_inbox")
+        await _counts_match(live_server, convs, user, org, team.id, directory, now)
+
+
+async def _counts_match(
+    live: LiveServer,
+    convs: list[Conversation],
+    user: str,
+    org: str,
+    team: str,
+    directory: Directory,
+    now: int,
+) -> None:
+    """/api/counts: unread conversations per mailbox and team, as the predicates say."""
+
+    def unread_in(mailbox: str, **where: str) -> int:
+        return sum(
+            1
+            for c in convs
+            if unread_for(c, user) and in_mailbox(c, user, mailbox, directory, now, **where)
+        )
+
+    counts = await live.services.storage.unread_counts(user, org, now)
+    for mailbox in ("inbox", "assigned_to_me", "starred", "team_inboxes"):
+        assert counts["mailboxes"][mailbox] == unread_in(mailbox), (user, mailbox)
+    assert counts["teams"].get(team, 0) == unread_in("team_inbox", team=team), (user, "team")
+    assert counts["badge"] == unread_in("inbox") + unread_in("team_inboxes")

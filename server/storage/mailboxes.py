@@ -14,6 +14,14 @@ from server.storage.database import Database
 VISIBLE = "NOT c.trashed_for_everyone AND NOT c.spam AND c.merged_into IS NULL"
 NOT_HIDDEN_BY_SNOOZE = "(cu.snoozed_until IS NULL OR NOT cu.snooze_hides OR cu.snoozed_until <= ?)"
 
+# in the team inbox of its team, for a member of that team (the EXISTS is left open so a
+# caller can add a condition on the membership row `m`)
+IN_ITS_TEAM_INBOX = (
+    f"c.in_team_inbox AND {VISIBLE} AND {NOT_HIDDEN_BY_SNOOZE} AND NOT cu.trashed"
+    " AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = c.team_id"
+    " AND m.user_id = cu.user_id"
+)
+
 # mailbox -> (extra condition on c/cu, its parameters' names, sort column)
 PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "inbox": (
@@ -49,24 +57,13 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("label",),
         "cu.activity_at",
     ),
-    "team_inbox": (
-        f"c.team_id = ? AND c.in_team_inbox AND {VISIBLE} AND {NOT_HIDDEN_BY_SNOOZE}"
-        " AND NOT cu.trashed AND EXISTS (SELECT 1 FROM team_members m"
-        " WHERE m.team_id = c.team_id AND m.user_id = cu.user_id)",
-        ("team", "now"),
-        "cu.activity_at",
-    ),
-    "team_inboxes": (
-        f"c.in_team_inbox AND {VISIBLE} AND {NOT_HIDDEN_BY_SNOOZE}"
-        " AND NOT cu.trashed AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = c.team_id"
-        " AND m.user_id = cu.user_id AND m.kind = 'active')",
-        ("now",),
-        "cu.activity_at",
-    ),
+    "team_inbox": (f"c.team_id = ? AND {IN_ITS_TEAM_INBOX})", ("team", "now"), "cu.activity_at"),
+    "team_inboxes": (f"{IN_ITS_TEAM_INBOX} AND m.kind = 'active')", ("now",), "cu.activity_at"),
 }
 # Drafts, Send Later and Sent arrive with the drafts-and-sending issue: empty until then.
 NOT_YET = frozenset({"drafts", "send_later", "sent"})
 MAILBOXES = frozenset(PREDICATES) | NOT_YET
+COUNTED = ("inbox", "assigned_to_me", "starred", "team_inboxes")  # unread counts per mailbox
 
 ROW_COLUMNS = (
     "c.id, c.subject, c.preview, c.last_activity_at, cu.unread, cu.chat_unread, c.assignee_ids,"
@@ -127,29 +124,27 @@ class MailboxStore:
         return page, (int(last[-1] or 0), str(last[0])) if last is not None else None
 
     async def unread_counts(self, user_id: str, org_id: str, now: int) -> dict[str, Any]:
-        counts: dict[str, Any] = {}
+        """Unread conversations per mailbox, team inbox and label. One pass over the user's
+        unread rows (a partial index) counts every mailbox and team at once; labels take a
+        second query."""
+        values = {"now": now}
+        sums, args = [], []
+        for mailbox in COUNTED:
+            condition, names, _ = PREDICATES[mailbox]
+            sums.append(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)")
+            args += [values[n] for n in names]
+        team_inbox = f"c.in_team_inbox AND {VISIBLE} AND NOT cu.trashed AND {NOT_HIDDEN_BY_SNOOZE}"
+        sums.append(f"SUM(CASE WHEN {team_inbox} THEN 1 ELSE 0 END)")
+        args.append(now)
         async with self.db.transaction(readonly=True) as tx:
-            for mailbox in ("inbox", "assigned_to_me", "starred", "team_inboxes"):
-                condition, names, _ = PREDICATES[mailbox]
-                values = {"now": now}
-                row = await tx.fetchone(
-                    "SELECT COUNT(*) FROM conversation_users cu JOIN conversations c"
-                    " ON c.id = cu.conversation_id WHERE cu.user_id = ? AND c.org_id = ? AND "
-                    + condition
-                    + " AND (cu.unread OR cu.chat_unread)",
-                    user_id,
-                    org_id,
-                    *(values[n] for n in names),
-                )
-                counts[mailbox] = int(row[0]) if row else 0
-            teams = await tx.fetchall(
-                "SELECT c.team_id, COUNT(*) FROM conversation_users cu JOIN conversations c"
-                " ON c.id = cu.conversation_id WHERE cu.user_id = ? AND c.org_id = ?"
-                f" AND c.in_team_inbox AND {VISIBLE} AND (cu.unread OR cu.chat_unread)"
-                f" AND {NOT_HIDDEN_BY_SNOOZE} GROUP BY c.team_id",
+            groups = await tx.fetchall(
+                f"SELECT c.team_id, {', '.join(sums)} FROM conversation_users cu"
+                " JOIN conversations c ON c.id = cu.conversation_id"
+                " WHERE cu.user_id = ? AND c.org_id = ? AND (cu.unread OR cu.chat_unread)"
+                " GROUP BY c.team_id",
+                *args,
                 user_id,
                 org_id,
-                now,
             )
             labels = await tx.fetchall(
                 "SELECT l.label_id, COUNT(*) FROM conversation_users cu JOIN conversations c"
@@ -160,9 +155,14 @@ class MailboxStore:
                 user_id,
                 org_id,
             )
+        counts = {
+            mailbox: sum(int(group[1 + i] or 0) for group in groups)
+            for i, mailbox in enumerate(COUNTED)
+        }
+        teams = {str(g[0]): int(g[-1] or 0) for g in groups if g[0] is not None and g[-1]}
         return {
             "mailboxes": counts,
-            "teams": {str(t): int(n) for t, n in teams if t is not None},
+            "teams": teams,
             "labels": {str(label): int(n) for label, n in labels},
             "badge": counts["inbox"] + counts["team_inboxes"],
         }
