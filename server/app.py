@@ -22,6 +22,7 @@ from server.routes import (
     mailboxes,
     me,
     missive,
+    missive_write,
     rooms,
     session,
     websocket,
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> Starlette:
         *me.routes,
         *rooms.routes,
         *missive.routes,
+        *missive_write.routes,
         *admin.routes,
         *websocket.routes,
     ]

@@ -19,7 +19,7 @@ from server.passwords import verify_password
 from server.settings import Settings
 from server.storage import open_storage
 from server.storage.base import User
-from server.storage.migrations import latest_version
+from server.storage.migrations import latest_version, migrations_for
 from tests.fixtures.cli import run_main
 from tests.fixtures.procs import ROOT, free_port
 
@@ -154,7 +154,7 @@ def test_friendly_text_without_json(in_process: Path, capsys: pytest.CaptureFixt
     status, out, _ = run_main(capsys, "migrate")
     assert status == 0
     version = latest_version("sqlite")
-    assert out == f"applied {list(range(1, version + 1))} (v{version})\n"
+    assert out == f"applied {[m.version for m in migrations_for('sqlite')]} (v{version})\n"
     assert run_main(capsys, "org", "create", "Acme")[1] == "created organization Acme\n"
     status, out, _ = run_main(capsys, "user", "create", "x@acme.com", "--org", "Acme")
     assert status == 0

@@ -16,6 +16,7 @@ from server.conversations.model import (
     Conversation,
     Event,
     MessageSummary,
+    Post,
     Snooze,
     UserState,
 )
@@ -39,6 +40,28 @@ def sample() -> Conversation:
         comments=[Comment("k1", "u1", "**hello** @u2", 1_700_000_000_500, ["u2"], {"👍": ["u2"]})],
         events=[Event("assigned", "u1", 1_700_000_000_600, {"users": ["u1"]})],
         last_activity_at=1_700_000_000_600,
+        posts=[
+            Post(
+                "p1",
+                "u1",
+                1_700_000_000_700,
+                text="Payment received",
+                markdown="**$12.00** from *Ada*",
+                username="Stripe",
+                username_icon="https://example.com/s.png",
+                notification={"title": "Payment", "body": "$12.00"},
+                attachments=[
+                    {
+                        "title": "Invoice 7",
+                        "color": "good",
+                        "timestamp": 1_700_000_000,
+                        "fields": [{"title": "Plan", "value": "Pro", "short": True}],
+                    }
+                ],
+                references=["inv-7"],
+            ),
+            Post("p2", "u2", 1_700_000_000_800, text="gone", deleted=True),
+        ],
     )
 
 
@@ -64,5 +87,10 @@ def test_changing_one_field_writes_a_small_update() -> None:
     assert len(updates) == 1
     changed.comments[0].reactions["🎉"] = ["u1"]
     changed.events.append(Event("starred", "u1", 1_700_000_001_000))
+    write_conversation(doc, changed)
+    assert read_conversation(doc) == changed
+    changed.posts[0].deleted = True  # a post deleted: its record is rewritten in place
+    changed.posts[0].attachments = []
+    changed.posts.append(Post("p3", "u1", 1_700_000_002_000, text="next"))
     write_conversation(doc, changed)
     assert read_conversation(doc) == changed

@@ -120,6 +120,12 @@ async def test_index_mailboxes_equal_the_pure_predicates(live_server: LiveServer
         }
         got = await _sql(live_server, user, org, "team_inbox", now=now, team=team.id)
         assert got == expected, (user, "team_inbox")
+        for mailbox in ("team_all", "team_closed"):
+            expected = {
+                c.id for c in convs if in_mailbox(c, user, mailbox, directory, now, team=team.id)
+            }
+            got = await _sql(live_server, user, org, mailbox, now=now, team=team.id)
+            assert got == expected, (user, mailbox)
         await _counts_match(live_server, convs, user, org, team.id, directory, now)
 
 

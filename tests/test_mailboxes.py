@@ -19,6 +19,7 @@ def everyone(until: int, leave_in_inbox: bool = False, **fields: Any) -> Convers
 
 
 TI = {"team": "support", "in_team_inbox": True}
+SUPPORT, OPS = {"team": "support"}, {"team": "ops"}
 
 CASES: list[tuple[str, Conversation, str, str, dict[str, str], bool]] = [
     ("inbox", make({"alice": "inbox"}), "alice", "inbox", {}, True),
@@ -106,6 +107,35 @@ CASES: list[tuple[str, Conversation, str, str, dict[str, str], bool]] = [
     ),
     ("team-inboxes-active", make({"bob": ""}, **TI), "bob", "team_inboxes", {}, True),
     ("team-inboxes-observer-never", make({"olga": ""}, **TI), "olga", "team_inboxes", {}, False),
+    ("team-all-member", make({"bob": ""}, team="support"), "bob", "team_all", SUPPORT, True),
+    ("team-all-observer", make({"olga": ""}, team="support"), "olga", "team_all", SUPPORT, True),
+    ("team-all-no-team-inbox", make({"erin": ""}, team="ops"), "erin", "team_all", OPS, True),
+    (
+        "team-all-not-member",
+        make({"alice": ""}, team="support"),
+        "alice",
+        "team_all",
+        SUPPORT,
+        False,
+    ),
+    ("team-all-other-team", make({"bob": ""}, team="sales"), "bob", "team_all", SUPPORT, False),
+    (
+        "team-all-trashed",
+        make({"bob": "trashed"}, team="support"),
+        "bob",
+        "team_all",
+        SUPPORT,
+        False,
+    ),
+    (
+        "team-closed",
+        make({"bob": ""}, team="support", status="closed"),
+        "bob",
+        "team_closed",
+        SUPPORT,
+        True,
+    ),
+    ("team-closed-open", make({"bob": ""}, team="support"), "bob", "team_closed", SUPPORT, False),
     ("assigned-to-me", make({"bob": ""}, assignees=["bob"]), "bob", "assigned_to_me", {}, True),
     (
         "assigned-to-me-snoozed-stays",
@@ -198,7 +228,13 @@ def test_every_mailbox_has_a_case() -> None:
 
 @pytest.mark.parametrize(
     ("mailbox", "params", "field_name"),
-    [("nowhere", {}, "mailbox"), ("team_inbox", {}, "team"), ("label", {}, "label")],
+    [
+        ("nowhere", {}, "mailbox"),
+        ("team_inbox", {}, "team"),
+        ("team_all", {}, "team"),
+        ("team_closed", {}, "team"),
+        ("label", {}, "label"),
+    ],
 )
 def test_a_mailbox_needs_its_parameter(
     mailbox: str, params: dict[str, str], field_name: str

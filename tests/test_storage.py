@@ -21,7 +21,7 @@ from server.errors import Conflict
 from server.settings import Settings
 from server.storage import open_storage
 from server.storage.base import Storage
-from server.storage.migrations import latest_version
+from server.storage.migrations import latest_version, migrations_for
 from tests.fixtures.storage import fresh_postgres_database
 
 
@@ -35,7 +35,7 @@ async def test_migrations_are_versioned_and_idempotent(storage: Storage) -> None
     assert await storage.migrate() == []
     assert await storage.schema_version() == latest_version(storage.backend) >= 1
     assert await _row(storage, "SELECT COUNT(*) FROM schema_migrations") == (
-        latest_version(storage.backend),
+        len(migrations_for(storage.backend)),
     )
 
 
@@ -48,9 +48,9 @@ async def test_concurrent_migrations_apply_each_version_once(
         try:
             assert await stores[0].schema_version() == 0
             results = await asyncio.gather(*(store.migrate() for store in stores))
-            assert sorted(v for applied in results for v in applied) == list(
-                range(1, latest_version(backend) + 1)
-            )
+            assert sorted(v for applied in results for v in applied) == [
+                m.version for m in migrations_for(backend)
+            ]
             assert await stores[1].schema_version() == latest_version(backend)
         finally:
             for store in stores:

@@ -3,8 +3,8 @@ the smallest changes (so updates stay small) and read back.
 
 Layout: Map `conv` (scalar fields; `snooze` as a JSON value), Map `users` (one Map per
 user with access), Arrays `assignees`, `labels`, `drafts` (ids), and append-mostly Arrays
-`messages`, `comments`, `events`, `tasks` of JSON objects. JSON numbers come back as floats, so
-reading converts them.
+`messages`, `comments`, `events`, `tasks`, `posts` of JSON objects. JSON numbers come back as
+floats, so reading converts them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from server.conversations.model import (
     Conversation,
     Event,
     MessageSummary,
+    Post,
     Snooze,
     Task,
     UserState,
@@ -41,7 +42,7 @@ SCALARS = (
     "deleted",
 )
 ID_LISTS = ("assignees", "labels", "drafts")
-RECORD_LISTS = ("messages", "comments", "events", "tasks")
+RECORD_LISTS = ("messages", "comments", "events", "tasks", "posts")
 
 
 def new_conversation_doc() -> Doc[Any]:
@@ -82,6 +83,7 @@ def read_conversation(doc: Doc[Any]) -> Conversation:
     conv.comments = [Comment(**_numbers(c)) for c in _records(doc, "comments")]
     conv.events = [Event(**_numbers(e)) for e in _records(doc, "events")]
     conv.tasks = [Task(**_numbers(t)) for t in _records(doc, "tasks")]
+    conv.posts = [Post(**_numbers(p)) for p in _records(doc, "posts")]
     return conv
 
 

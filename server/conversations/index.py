@@ -47,6 +47,7 @@ class ConversationIndex:
     row: ConversationRow
     users: tuple[UserRow, ...]
     labels: tuple[str, ...]
+    keys: tuple[tuple[str, str], ...] = ()  # (kind, key) the API finds it by: "post", "reference"
 
 
 def project(conv: Conversation) -> ConversationIndex:
@@ -62,12 +63,14 @@ def project(conv: Conversation) -> ConversationIndex:
         spam=conv.spam,
         snoozed_until=conv.snooze.until if conv.snooze else None,
         merged_into=conv.merged_into,
-        preview=conv.messages[-1].preview if conv.messages else _last_comment(conv),
+        preview=_preview(conv),
         assignee_ids=",".join(conv.assignees),
         last_activity_at=conv.last_activity_at,
     )
     users = tuple(_user_row(conv, uid, state) for uid, state in sorted(conv.users.items()))
-    return ConversationIndex(row, users, tuple(sorted(set(conv.labels))))
+    keys = {("post", post.id) for post in conv.posts}
+    keys |= {("reference", ref) for post in conv.posts for ref in post.references}
+    return ConversationIndex(row, users, tuple(sorted(set(conv.labels))), tuple(sorted(keys)))
 
 
 def _user_row(conv: Conversation, uid: str, state: UserState) -> UserRow:
@@ -88,6 +91,13 @@ def _user_row(conv: Conversation, uid: str, state: UserState) -> UserRow:
     )
 
 
-def _last_comment(conv: Conversation) -> str:
-    live = [c for c in conv.comments if not c.deleted]
-    return live[-1].body[:200] if live else ""
+def _preview(conv: Conversation) -> str:
+    """The last message's preview; without messages, the last post's, else the last comment."""
+    if conv.messages:
+        return conv.messages[-1].preview
+    posts = [p for p in conv.posts if not p.deleted]
+    if posts:
+        title = (posts[-1].notification or {}).get("title", "")
+        return (posts[-1].text or posts[-1].markdown or title)[:200]
+    comments = [c for c in conv.comments if not c.deleted]
+    return comments[-1].body[:200] if comments else ""

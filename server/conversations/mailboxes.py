@@ -17,6 +17,8 @@ Mailbox = Literal[
     "inbox",
     "team_inbox",
     "team_inboxes",
+    "team_all",
+    "team_closed",
     "assigned_to_me",
     "assigned_to_others",
     "all",
@@ -28,6 +30,7 @@ Mailbox = Literal[
     "label",
 ]
 MAILBOXES: frozenset[str] = frozenset(get_args(Mailbox))
+TEAM_MAILBOXES: frozenset[str] = frozenset({"team_inbox", "team_all", "team_closed"})
 
 
 def in_mailbox(
@@ -40,11 +43,12 @@ def in_mailbox(
     team: str | None = None,
     label: str | None = None,
 ) -> bool:
-    """Whether `user` sees `conv` in `mailbox` (`team` for team_inbox, `label` for label)."""
+    """Whether `user` sees `conv` in `mailbox` (`team` for team_inbox, team_all and
+    team_closed; `label` for label)."""
     if mailbox not in MAILBOXES:
         raise InvalidInput(f"no mailbox {mailbox!r}", field="mailbox")
-    if mailbox == "team_inbox" and team is None:
-        raise InvalidInput("team_inbox needs a team", field="team")
+    if mailbox in TEAM_MAILBOXES and team is None:
+        raise InvalidInput(f"{mailbox} needs a team", field="team")
     if mailbox == "label" and label is None:
         raise InvalidInput("label needs a label", field="label")
     state = conv.users.get(user)
@@ -77,6 +81,10 @@ def _listed(
         info = directory.teams.get(conv.team) if conv.team is not None else None
         active = info is not None and user in info.active
         return active and _in_team_inbox_of(conv, user, state, directory, now)
+    if mailbox in ("team_all", "team_closed"):
+        info = directory.teams.get(team) if team is not None else None
+        of_team = conv.team == team and info is not None and user in info.members
+        return of_team and (mailbox == "team_all" or conv.status == "closed")
     if mailbox == "assigned_to_me":
         return user in conv.assignees or conv.has_open_task_for(user)
     if mailbox == "assigned_to_others":

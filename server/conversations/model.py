@@ -93,6 +93,27 @@ class Event:
 
 
 @dataclass
+class Post:
+    """An integration's card in the timeline (`POST /v1/posts`): Markdown or text and
+    attachment cards, shown under `username` instead of its author, the user whose token
+    posted it. `references` are the keys later posts thread onto it by. A deleted post
+    keeps its id, author, time and references; its content is gone."""
+
+    id: str
+    author: str
+    created_at: int
+    text: str = ""
+    markdown: str = ""
+    username: str | None = None
+    username_icon: str | None = None
+    conversation_icon: str | None = None
+    notification: dict[str, str] | None = None  # {"title", "body"}
+    attachments: list[dict[str, object]] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    deleted: bool = False
+
+
+@dataclass
 class Conversation:
     id: str
     org_id: str
@@ -117,6 +138,7 @@ class Conversation:
     last_activity_at: int = 0
     merged_into: str | None = None
     deleted: bool = False  # deleted forever by the account owner: a tombstone for holders
+    posts: list[Post] = field(default_factory=list)
 
     @property
     def is_room(self) -> bool:

@@ -60,8 +60,8 @@ async def mailbox(request: Request) -> Response:
     if name not in MAILBOXES:
         raise NotFound(f"no mailbox {name!r}; mailboxes: {', '.join(sorted(MAILBOXES))}")
     params = request.query_params
-    if name == "team_inbox" and not params.get("team"):
-        raise InvalidInput("the team_inbox mailbox needs ?team=<id>", field="team")
+    if name in ("team_inbox", "team_all", "team_closed") and not params.get("team"):
+        raise InvalidInput(f"the {name} mailbox needs ?team=<id>", field="team")
     if name == "label" and not params.get("label"):
         raise InvalidInput("the label mailbox needs ?label=<id>", field="label")
     query = MailboxQuery(

@@ -1,11 +1,11 @@
 """The Missive-compatible read API for what exists so far: organizations, users, teams,
-shared labels, and conversations with their messages and comments
-(`reference/missive-rest-api.md`). Bearer tokens; times in Unix seconds."""
+shared labels, and conversations with their messages, comments and posts
+(`reference/missive-rest-api.md`). Bearer tokens; times in Unix seconds. The objects'
+shapes are in `missive_objects`; the write endpoints in `missive_write`."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -16,6 +16,13 @@ from server.auth import require_user
 from server.conversations.model import Conversation
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response
+from server.routes.missive_objects import (
+    conversation_object,
+    label_object,
+    org_view,
+    post_object,
+    team_object,
+)
 from server.services import Services, services_of
 from server.storage.base import User
 from server.storage.mailboxes import MailboxQuery
@@ -33,6 +40,8 @@ MAILBOX_PARAMS = {
     "drafts": ("drafts", None),
     "shared_label": ("label", "label"),
     "team_inbox": ("team_inbox", "team"),
+    "team_closed": ("team_closed", "team"),
+    "team_all": ("team_all", "team"),
 }
 
 
@@ -90,16 +99,7 @@ async def teams(request: Request) -> Response:
     user = await require_user(request)
     items = []
     for org_id in await _orgs(services, user, request):
-        for team in await services.storage.teams(org_id):
-            items.append(
-                {
-                    "id": team.id,
-                    "name": team.name,
-                    "organization": org_id,
-                    "active_members": list(team.active),
-                    "observers": list(team.observers),
-                }
-            )
+        items += [team_object(team) for team in await services.storage.teams(org_id)]
     return json_response({"teams": _page(request, items)})
 
 
@@ -108,84 +108,10 @@ async def shared_labels(request: Request) -> Response:
     user = await require_user(request)
     items = []
     for org_id in await _orgs(services, user, request):
-        for label in await services.storage.labels(org_id):
-            items.append({"id": label.id, "name": label.path.rsplit("/", 1)[-1],
-                          "name_with_parent_names": label.path, "color": None,
-                          "organization": org_id})  # fmt: skip
+        labels = await services.storage.labels(org_id)
+        by_path = {label.path: label.id for label in labels}
+        items += [label_object(label, by_path) for label in labels]
     return json_response({"shared_labels": _page(request, items)})
-
-
-@dataclass(frozen=True)
-class _OrgView:
-    """What conversation objects of one organization need, read once per request."""
-
-    name: str
-    teams: dict[str, str]  # id -> name
-    labels: dict[str, str]  # id -> path
-    people: dict[str, tuple[str, str]]  # user id -> (name, email)
-
-
-async def _org_view(services: Services, org_id: str) -> _OrgView:
-    org = await services.storage.get_organization(org_id)
-    people = {}
-    for uid, email in (await services.storage.member_emails(org_id)).items():
-        member = await services.storage.get_user(uid)
-        people[uid] = (member.name if member else "", email)
-    return _OrgView(
-        name=org.name if org else "",
-        teams={team.id: team.name for team in await services.storage.teams(org_id)},
-        labels={label.id: label.path for label in await services.storage.labels(org_id)},
-        people=people,
-    )
-
-
-def _conversation_object(view: _OrgView, conv: Conversation) -> dict[str, Any]:
-    def state(uid: str) -> dict[str, Any]:
-        name, email = view.people.get(uid, ("", ""))
-        s = conv.users.get(uid)
-        return {
-            "id": uid, "name": name, "email": email,
-            "unassigned": uid not in conv.assignees, "closed": conv.status == "closed",
-            "archived": bool(s and not s.inbox), "trashed": bool(s and s.trashed),
-            "junked": conv.spam, "assigned": uid in conv.assignees,
-            "flagged": bool(s and s.starred), "snoozed": bool(s and (s.snooze or conv.snooze)),
-        }  # fmt: skip
-
-    assignees = [state(uid) for uid in conv.assignees]
-    paths = [view.labels.get(lid, "") for lid in conv.labels]
-    shared = [
-        {"id": lid, "name": p.rsplit("/", 1)[-1]} for lid, p in zip(conv.labels, paths, strict=True)
-    ]
-    team = conv.team if conv.team in view.teams else None
-    return {
-        "id": conv.id,
-        "created_at": (conv.messages[0].at if conv.messages else conv.last_activity_at) // 1000,
-        "last_activity_at": conv.last_activity_at // 1000,
-        "subject": conv.subject if conv.subject_custom else None,
-        "latest_message_subject": conv.messages[-1].subject if conv.messages else None,
-        "organization": {"id": conv.org_id, "name": view.name},
-        "team": {"id": team, "name": view.teams[team], "organization": conv.org_id}
-        if team
-        else None,
-        "color": conv.color,
-        "assignees": assignees,
-        "assignee_names": ", ".join(a["name"] for a in assignees),
-        "assignee_emails": ", ".join(a["email"] for a in assignees),
-        "users": [state(uid) for uid in sorted(conv.users)],
-        "attachments_count": 0,
-        "messages_count": conv.message_count,
-        "drafts_count": len(conv.drafts),
-        "send_later_messages_count": 0,
-        "tasks_count": 0,
-        "completed_tasks_count": 0,
-        "authors": [
-            {"name": "", "address": a} for a in dict.fromkeys(m.from_address for m in conv.messages)
-        ],
-        "shared_labels": shared,
-        "shared_label_names": ", ".join(s["name"] for s in shared),
-        "web_url": f"/#inbox/conversations/{conv.id}",
-        "app_url": f"/#inbox/conversations/{conv.id}",
-    }
 
 
 async def list_conversations(request: Request) -> Response:
@@ -211,8 +137,8 @@ async def list_conversations(request: Request) -> Response:
     )
     rows, _ = await services.storage.mailbox_page(query)
     convs = [await services.conversations.read(row["id"]) for row in rows]
-    view = await _org_view(services, query.org_id)
-    return json_response({"conversations": [_conversation_object(view, c) for c in convs]})
+    view = await org_view(services, query.org_id)
+    return json_response({"conversations": [conversation_object(view, c) for c in convs]})
 
 
 async def _readable(request: Request) -> tuple[Services, Conversation]:
@@ -235,8 +161,8 @@ async def _readable(request: Request) -> tuple[Services, Conversation]:
 
 async def get_conversation(request: Request) -> Response:
     services, conv = await _readable(request)
-    view = await _org_view(services, conv.org_id)
-    return json_response({"conversations": [_conversation_object(view, conv)]})
+    view = await org_view(services, conv.org_id)
+    return json_response({"conversations": [conversation_object(view, conv)]})
 
 
 async def conversation_messages(request: Request) -> Response:
@@ -263,6 +189,13 @@ async def conversation_comments(request: Request) -> Response:
     return json_response({"comments": items[:limit]})
 
 
+async def conversation_posts(request: Request) -> Response:
+    _, conv = await _readable(request)
+    limit = _int(request, "limit", 10, 10)
+    live = sorted((p for p in conv.posts if not p.deleted), key=lambda p: p.created_at)
+    return json_response({"posts": [post_object(p) for p in reversed(live)][:limit]})
+
+
 routes: list[BaseRoute] = [
     Route("/v1/organizations", organizations, methods=["GET"]),
     Route("/v1/users", users, methods=["GET"]),
@@ -272,4 +205,5 @@ routes: list[BaseRoute] = [
     Route("/v1/conversations/{conv_id}", get_conversation, methods=["GET"]),
     Route("/v1/conversations/{conv_id}/messages", conversation_messages, methods=["GET"]),
     Route("/v1/conversations/{conv_id}/comments", conversation_comments, methods=["GET"]),
+    Route("/v1/conversations/{conv_id}/posts", conversation_posts, methods=["GET"]),
 ]

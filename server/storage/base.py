@@ -170,6 +170,14 @@ class Storage(UpdateLog, Protocol):
 
     async def stored_index(self, conv_id: str) -> tuple[tuple[UserRow, ...], tuple[str, ...]]: ...
 
+    async def conversation_for_post(self, post_id: str) -> str | None: ...
+
+    async def conversations_for_references(
+        self, org_id: str, references: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """Reference -> conversations whose posts carried it, most recent activity first."""
+        ...
+
     # the organization around conversations
     async def org_members(self, org_id: str) -> dict[str, str]:
         """user id -> role."""
@@ -199,10 +207,14 @@ class Storage(UpdateLog, Protocol):
     async def save_preferences(self, user_id: str, data: dict[str, object]) -> None: ...
 
     async def create_label(
-        self, org_id: str, path: str, auto_share: Sequence[str]
+        self, org_id: str, path: str, auto_share: Sequence[str], color: str | None = None
     ) -> LabelRecord: ...
 
     async def labels(self, org_id: str) -> list[LabelRecord]: ...
+
+    async def update_labels(self, org_id: str, changes: dict[str, dict[str, object]]) -> None:
+        """Per label id: `path`, `color`, `auto_share`; all in one transaction."""
+        ...
 
     # mailboxes (index reads)
     async def mailbox_page(

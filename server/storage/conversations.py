@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from server.conversations.index import ConversationIndex, UserRow
@@ -144,6 +144,13 @@ class ConversationTx:
                 "INSERT INTO conversation_labels (conversation_id, label_id) VALUES (?, ?)",
                 [[conv_id, label] for label in index.labels],
             )
+        await self._tx.execute("DELETE FROM conversation_keys WHERE conversation_id = ?", conv_id)
+        if index.keys:
+            await self._tx.executemany(
+                "INSERT INTO conversation_keys (conversation_id, org_id, kind, ref)"
+                " VALUES (?, ?, ?, ?)",
+                [[conv_id, index.row.org_id, kind, ref] for kind, ref in index.keys],
+            )
 
 
 class ConversationTxs(dict[str, ConversationTx]):
@@ -214,6 +221,36 @@ class ConversationStore:
                 "SELECT org_id, merged_into FROM conversations WHERE id = ?", conv_id
             )
         return (str(row[0]), row[1]) if row is not None else None
+
+    async def conversation_for_post(self, post_id: str) -> str | None:
+        async with self.db.transaction(readonly=True) as tx:
+            row = await tx.fetchone(
+                "SELECT conversation_id FROM conversation_keys WHERE kind = 'post' AND ref = ?",
+                post_id,
+            )
+        return str(row[0]) if row is not None else None
+
+    async def conversations_for_references(
+        self, org_id: str, references: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """Reference -> the conversations (not merged away) whose posts carried it, most
+        recent activity first."""
+        found: dict[str, list[str]] = {}
+        if not references:
+            return found
+        async with self.db.transaction(readonly=True) as tx:
+            rows = await tx.fetchall(
+                "SELECT k.ref, k.conversation_id FROM conversation_keys k"
+                " JOIN conversations c ON c.id = k.conversation_id"
+                " WHERE k.kind = 'reference' AND k.org_id = ? AND c.merged_into IS NULL"
+                f" AND k.ref IN ({', '.join('?' * len(references))})"
+                " ORDER BY c.last_activity_at DESC, c.id",
+                org_id,
+                *references,
+            )
+        for ref, conv_id in rows:
+            found.setdefault(str(ref), []).append(str(conv_id))
+        return found
 
     async def stored_index(self, conv_id: str) -> tuple[tuple[UserRow, ...], tuple[str, ...]]:
         """The stored per-user rows and labels of one conversation (reindex checks)."""

@@ -22,6 +22,12 @@ IN_ITS_TEAM_INBOX = (
     " AND m.user_id = cu.user_id"
 )
 
+# in its team's All, for a member of that team (active or observer)
+OF_ITS_TEAM = (
+    f"NOT cu.trashed AND {VISIBLE} AND EXISTS (SELECT 1 FROM team_members m"
+    " WHERE m.team_id = c.team_id AND m.user_id = cu.user_id)"
+)
+
 # mailbox -> (extra condition on c/cu, its parameters' names, sort column)
 PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "inbox": (
@@ -59,6 +65,12 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
     ),
     "team_inbox": (f"c.team_id = ? AND {IN_ITS_TEAM_INBOX})", ("team", "now"), "cu.activity_at"),
     "team_inboxes": (f"{IN_ITS_TEAM_INBOX} AND m.kind = 'active')", ("now",), "cu.activity_at"),
+    "team_all": (f"c.team_id = ? AND {OF_ITS_TEAM}", ("team",), "cu.activity_at"),
+    "team_closed": (
+        f"c.team_id = ? AND c.status = 'closed' AND {OF_ITS_TEAM}",
+        ("team",),
+        "cu.activity_at",
+    ),
 }
 # Drafts, Send Later and Sent arrive with the drafts-and-sending issue: empty until then.
 NOT_YET = frozenset({"drafts", "send_later", "sent"})

@@ -23,6 +23,8 @@ class TeamRecord:
     mention_adds_observers: bool
     active: tuple[str, ...]
     observers: tuple[str, ...]
+    color: str | None = None
+    emoji: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class LabelRecord:
     org_id: str
     path: str
     auto_share: tuple[str, ...]
+    color: str | None = None
 
 
 class OrganizationStore:
@@ -88,7 +91,7 @@ class OrganizationStore:
         async with self.db.transaction(readonly=True) as tx:
             rows = await tx.fetchall(
                 "SELECT id, org_id, name, has_inbox, reply_assigns_replier,"
-                " inbound_reply_on_assigned, mention_adds_observers FROM teams"
+                " inbound_reply_on_assigned, mention_adds_observers, color, emoji FROM teams"
                 " WHERE org_id = ? ORDER BY name",
                 org_id,
             )
@@ -111,6 +114,8 @@ class OrganizationStore:
                 mention_adds_observers=bool(r[6]),
                 active=tuple(sorted(by_team.get(str(r[0]), {}).get("active", []))),
                 observers=tuple(sorted(by_team.get(str(r[0]), {}).get("observer", []))),
+                color=r[7],
+                emoji=r[8],
             )
             for r in rows
         ]
@@ -127,6 +132,8 @@ class OrganizationStore:
                 "reply_assigns_replier",
                 "inbound_reply_on_assigned",
                 "mention_adds_observers",
+                "color",
+                "emoji",
             )
         }
         async with self.db.transaction() as tx:
@@ -189,15 +196,19 @@ class OrganizationStore:
             groups.setdefault(str(name), []).append(str(user))
         return {name: tuple(users) for name, users in groups.items()}
 
-    async def create_label(self, org_id: str, path: str, auto_share: Sequence[str]) -> LabelRecord:
-        label = LabelRecord(new_id(), org_id, path.strip("/"), tuple(auto_share))
+    async def create_label(
+        self, org_id: str, path: str, auto_share: Sequence[str], color: str | None = None
+    ) -> LabelRecord:
+        label = LabelRecord(new_id(), org_id, path.strip("/"), tuple(auto_share), color)
         try:
             async with self.db.transaction() as tx:
                 await tx.execute(
-                    "INSERT INTO labels (id, org_id, path, created_at) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO labels (id, org_id, path, color, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
                     label.id,
                     org_id,
                     label.path,
+                    color,
                     now_ms(),
                 )
                 if auto_share:
@@ -212,7 +223,7 @@ class OrganizationStore:
     async def labels(self, org_id: str) -> list[LabelRecord]:
         async with self.db.transaction(readonly=True) as tx:
             rows = await tx.fetchall(
-                "SELECT id, org_id, path FROM labels WHERE org_id = ? ORDER BY path", org_id
+                "SELECT id, org_id, path, color FROM labels WHERE org_id = ? ORDER BY path", org_id
             )
             shares = await tx.fetchall(
                 "SELECT s.label_id, s.user_id FROM label_auto_share s"
@@ -223,6 +234,32 @@ class OrganizationStore:
         for label_id, user_id in shares:
             auto.setdefault(str(label_id), []).append(str(user_id))
         return [
-            LabelRecord(str(i), str(o), str(p), tuple(sorted(auto.get(str(i), []))))
-            for i, o, p in rows
+            LabelRecord(str(i), str(o), str(p), tuple(sorted(auto.get(str(i), []))), c)
+            for i, o, p, c in rows
         ]
+
+    async def update_labels(self, org_id: str, changes: dict[str, dict[str, object]]) -> None:
+        """In one transaction, per label id: a new `path`, `color` and `auto_share` users."""
+        try:
+            async with self.db.transaction() as tx:
+                for label_id, change in changes.items():
+                    for column in ("path", "color"):
+                        if column in change:
+                            await tx.execute(
+                                f"UPDATE labels SET {column} = ? WHERE id = ? AND org_id = ?",
+                                change[column],
+                                label_id,
+                                org_id,
+                            )
+                    if "auto_share" in change:
+                        users = list(change["auto_share"])  # type: ignore[call-overload]
+                        await tx.execute(
+                            "DELETE FROM label_auto_share WHERE label_id = ?", label_id
+                        )
+                        if users:
+                            await tx.executemany(
+                                "INSERT INTO label_auto_share (label_id, user_id) VALUES (?, ?)",
+                                [(label_id, user) for user in users],
+                            )
+        except UniqueViolation:
+            raise Conflict("two labels would have the same name", field="name") from None
