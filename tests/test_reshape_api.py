@@ -172,3 +172,37 @@ async def test_spam_and_not_spam_through_http(live_server: LiveServer) -> None:
         await _command(http, conv, command="not_spam")
         rows = (await http.get("/api/mailboxes/inbox")).json()["conversations"]
         assert [row["id"] for row in rows] == [conv]
+
+
+async def test_the_missive_merge_endpoint_and_posts_follow_the_merge(
+    live_server: LiveServer,
+) -> None:
+    alice = await _owner_with_account(live_server)
+    async with live_server.client(alice.token) as http:
+        source, target = await _import(http, FIRST), await _import(http, SECOND)
+        posted = await http.post(
+            "/v1/posts",
+            json={"posts": {"conversation": source, "text": "Order shipped", "references": ["o-1"],
+                            "notification": {"title": "Shop", "body": "shipped"}}},
+        )  # fmt: skip
+        assert posted.status_code in (200, 201), posted.text
+        missing = await http.post(f"/v1/conversations/{source}/merge", json={})
+        assert (missing.status_code, missing.json()["error"]["field"]) == (400, "target")
+        merged = await http.post(
+            f"/v1/conversations/{source}/merge", json={"target": target, "subject": "Order 1234"}
+        )
+        assert merged.status_code == 200, merged.text
+        [conv] = merged.json()["conversations"]
+        assert (conv["id"], conv["subject"]) == (target, "Order 1234")
+        posts = (await http.get(f"/v1/conversations/{target}/posts")).json()["posts"]
+        assert [p["notification"]["title"] for p in posts] == ["Shop"]
+        again = await http.post(f"/v1/conversations/{source}/merge", json={"target": target})
+        assert again.status_code == 404
+        # a later post with the same reference threads onto the survivor
+        later = await http.post(
+            "/v1/posts", json={"posts": {"references": ["o-1"], "text": "Delivered",
+                                         "notification": {"title": "Shop", "body": "done"}}}
+        )  # fmt: skip
+        assert later.status_code in (200, 201), later.text
+        posts = (await http.get(f"/v1/conversations/{target}/posts")).json()["posts"]
+        assert len(posts) == 2

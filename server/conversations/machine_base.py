@@ -127,5 +127,6 @@ def empty(conv: Conversation) -> None:
     conv.messages.clear()
     conv.comments.clear()
     conv.tasks.clear()
+    conv.posts.clear()
     conv.snooze = None
     conv.in_team_inbox = False

@@ -31,11 +31,11 @@ def merge(
 ) -> None:
     """Fold `source` into `target` (row 48, L7848–7939).
 
-    The target gets the source's messages and comments in time order, its tasks, the union
-    of labels, assignees, access and drafts, and a `merged` event; the source keeps only a
-    pointer to the target (`merged_into`), so people viewing it are sent there. The target keeps its
-    team, status and snooze, except that an open source reopens a closed target (its open
-    work must not vanish into the Closed mailbox)."""
+    The target gets the source's messages, comments and posts in time order, its tasks,
+    the union of labels, assignees, access and drafts, and a `merged` event; the source
+    keeps only a pointer to the target (`merged_into`), so people viewing it are sent
+    there. The target keeps its team, status and snooze, except that an open source reopens
+    a closed target (its open work must not vanish into the Closed mailbox)."""
     if source.id == target.id:
         raise InvalidInput("a conversation cannot be merged into itself", field="target")
     if target.org_id != source.org_id:
@@ -62,6 +62,7 @@ def merge(
     target.assignees = list(dict.fromkeys([*target.assignees, *source.assignees]))
     target.drafts = list(dict.fromkeys([*target.drafts, *source.drafts]))
     target.tasks = [*target.tasks, *source.tasks]
+    target.posts = sorted([*target.posts, *source.posts], key=lambda p: p.created_at)
     for uid, theirs in source.users.items():
         target.users[uid] = _merged_state(target.users.get(uid), theirs)
     for uid in target.assignees:

@@ -42,7 +42,7 @@ class Fields:
         self.where = where
 
     def name(self, key: str) -> str:
-        return f"{self.where}.{key}"
+        return f"{self.where}.{key}" if self.where else key
 
     def only(self, known: frozenset[str] | set[str]) -> None:
         for key in self.data:

@@ -1,7 +1,8 @@
 """The Missive-compatible write API for conversations (`reference/missive-rest-api.md`
-§2.0, §2.1.7, §2.4): `POST /v1/posts`, `DELETE /v1/posts/:id` and
-`PATCH /v1/conversations/:ids`. Everything they change goes through the state machine
-(`machine_modify.apply_changes`) inside one conversation writer transaction; bad input is
+§2.0, §2.1.7, §2.1.8, §2.4): `POST /v1/posts`, `DELETE /v1/posts/:id`,
+`PATCH /v1/conversations/:ids` and `POST /v1/conversations/:id/merge`. Everything they
+change goes through the state machine (`machine_modify.apply_changes`, `reshape.merge`)
+inside one conversation writer transaction; bad input is
 refused, naming the field, before anything is locked. Shared labels and teams are in
 `missive_org_write`."""
 
@@ -15,12 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions import reshape
 from server.actions.directory import load_directory
 from server.auth import require_user
 from server.conversations.machine_modify import Changes, apply_changes, check_changes
 from server.conversations.machine_posts import delete_post, start_conversation
 from server.conversations.model import Conversation, Directory, Post
-from server.errors import Forbidden, InvalidInput, NotFound
+from server.errors import Forbidden, InvalidInput, Merged, NotFound
 from server.json import json_response, read_json_object
 from server.routes import missive_org_write
 from server.routes.missive_input import (
@@ -304,7 +306,32 @@ async def update_conversations(request: Request) -> Response:
     return json_response({"conversations": answer})
 
 
+async def merge_conversation(request: Request) -> Response:
+    """`POST /v1/conversations/:id/merge` `{"target", "subject"?}` (§2.1.8): the conversation
+    in the path folds into `target`, which answers. Tandem never swaps the two."""
+    services = services_of(request)
+    user = await require_user(request)
+    source = request.path_params["conv_id"]
+    body = Fields(await read_json_object(request), "")
+    body.only({"target", "subject"})
+    target = body.text("target", required=True) or ""
+    subject = body.text("subject", limit=998)
+    orgs = list(await _orgs(services, user))
+    found = await _visible(services, user, source, orgs)
+    if found is None:
+        raise NotFound(f"no conversation {source}")
+    if found[0] != source:
+        raise Merged(f"conversation {source} was merged", target=found[0])
+    if await _visible(services, user, target, orgs) is None:
+        raise NotFound(f"no conversation {target}", field="target")
+    directory = await load_directory(services.storage, found[1])
+    merged = await reshape.merge(services, user.id, source, target, subject, directory)
+    view = await org_view(services, merged.org_id)
+    return json_response({"conversations": [conversation_object(view, merged)]})
+
+
 routes: list[BaseRoute] = [
+    Route("/v1/conversations/{conv_id}/merge", merge_conversation, methods=["POST"]),
     Route("/v1/posts", create_post, methods=["POST"]),
     Route("/v1/posts/{post_id}", remove_post, methods=["DELETE"]),
     Route("/v1/conversations/{ids}", update_conversations, methods=["PATCH"]),
