@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fixtures.app",
     "tests.fixtures.server",
     "tests.fixtures.cli",
+    "tests.fixtures.smtp",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
