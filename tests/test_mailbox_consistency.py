@@ -10,6 +10,7 @@ from typing import Any
 
 from server.actions.directory import load_directory
 from server.conversations import (
+    machine_mail,
     machine_personal,
     machine_snooze,
     machine_tasks,
@@ -17,7 +18,7 @@ from server.conversations import (
     machine_triage,
 )
 from server.conversations.mailboxes import in_mailbox, unread_for
-from server.conversations.model import Conversation, Directory, UserState
+from server.conversations.model import Conversation, Directory, MessageSummary, UserState
 from server.errors import AppError
 from server.storage.mailboxes import MailboxQuery
 from tests.fixtures.server import LiveServer, make_person
@@ -51,6 +52,13 @@ def _random_action(rng: random.Random, users: list[str], team: str, now: int) ->
             directory=d,
         ),
         lambda c, d: machine_snooze.unsnooze(c, actor, now=now, directory=d),
+        lambda c, d: machine_mail.send_message(
+            c,
+            actor,
+            now=now,
+            directory=d,
+            summary=MessageSummary(f"o{rng.random()}", "out", "support@acme.test", "Re", "", now),
+        ),
         lambda c, d: machine_trash.mark_spam(c, actor, now=now, directory=d),
         lambda c, d: machine_trash.not_spam(c, actor, now=now, directory=d),
         lambda c, d: machine_tasks.add_task(
@@ -109,7 +117,7 @@ async def test_index_mailboxes_equal_the_pure_predicates(live_server: LiveServer
                 await services.conversations.change(conv.id, change)
     convs = [await services.conversations.read(cid) for cid in conv_ids]
     simple = ["inbox", "all", "assigned_to_me", "assigned_to_others", "closed", "snoozed",
-              "trash", "starred", "team_inboxes"]  # fmt: skip
+              "trash", "starred", "team_inboxes", "sent"]  # fmt: skip
     for user in users:
         for mailbox in simple:
             expected = {c.id for c in convs if in_mailbox(c, user, mailbox, directory, now)}

@@ -9,7 +9,7 @@ import pytest
 from server.conversations.mailboxes import MAILBOXES, in_mailbox, unread_for
 from server.conversations.model import Conversation, Snooze
 from server.errors import InvalidInput
-from tests.fixtures.machine import DIRECTORY, HOUR, NOW, make
+from tests.fixtures.machine import DIRECTORY, HOUR, NOW, make, outbound
 
 
 def everyone(until: int, leave_in_inbox: bool = False, **fields: Any) -> Conversation:
@@ -20,6 +20,11 @@ def everyone(until: int, leave_in_inbox: bool = False, **fields: Any) -> Convers
 
 TI = {"team": "support", "in_team_inbox": True}
 SUPPORT, OPS = {"team": "support"}, {"team": "ops"}
+
+def replied(conv: Conversation) -> Conversation:
+    conv.messages.append(outbound())
+    return conv
+
 
 CASES: list[tuple[str, Conversation, str, str, dict[str, str], bool]] = [
     ("inbox", make({"alice": "inbox"}), "alice", "inbox", {}, True),
@@ -190,6 +195,9 @@ CASES: list[tuple[str, Conversation, str, str, dict[str, str], bool]] = [
     ("trash-for-everyone", make({"bob": ""}, trashed_for_everyone=True), "bob", "trash", {}, True),
     ("spam", make({"alice": ""}, spam=True), "alice", "spam", {}, True),
     ("spam-no-access", make({"alice": ""}, spam=True), "bob", "spam", {}, False),
+    ("sent", replied(make({"alice": ""})), "alice", "sent", {}, True),
+    ("sent-nothing-outbound", make({"alice": ""}), "alice", "sent", {}, False),
+    ("sent-trashed", replied(make({"alice": "trashed"})), "alice", "sent", {}, False),
     ("starred", make({"alice": "starred"}), "alice", "starred", {}, True),
     ("starred-by-someone-else", make({"alice": "starred", "bob": ""}), "bob", "starred", {}, False),
     ("label", make({"alice": ""}, labels=["vip"]), "alice", "label", {"label": "vip"}, True),

@@ -24,6 +24,7 @@ class ConversationRow:
     preview: str
     assignee_ids: str  # comma-joined, for list rows
     last_activity_at: int
+    sent_at: int | None  # the last outbound message (the Sent mailbox)
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,12 @@ class UserRow:
     watching: bool
     starred: bool
     trashed: bool
-    snoozed_until: int | None  # the snooze that applies to this user: their own or everyone's
-    snooze_hides: bool  # it hides the conversation from their Inbox (not "leave in Inbox")
+    snoozed_until: int | None  # the later of their own snooze and the one for everyone
+    snooze_hides: bool  # one of them hides it from their Inbox (no "leave in Inbox")
     assigned: bool
     bumped_at: int
     activity_at: int  # the conversation's last activity, copied so per-user lists sort on an index
+    hidden_until: int | None  # the later of the snoozes that hide it (Inbox, team inboxes)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ def project(conv: Conversation) -> ConversationIndex:
         preview=_preview(conv),
         assignee_ids=",".join(conv.assignees),
         last_activity_at=conv.last_activity_at,
+        sent_at=max((m.at for m in conv.messages if m.direction == "out"), default=None),
     )
     users = tuple(_user_row(conv, uid, state) for uid, state in sorted(conv.users.items()))
     keys = {("post", post.id) for post in conv.posts}
@@ -74,7 +77,8 @@ def project(conv: Conversation) -> ConversationIndex:
 
 
 def _user_row(conv: Conversation, uid: str, state: UserState) -> UserRow:
-    snooze = state.snooze or conv.snooze
+    snoozes = [s for s in (state.snooze, conv.snooze) if s is not None]
+    hiding = [s.until for s in snoozes if not s.leave_in_inbox]
     return UserRow(
         user_id=uid,
         inbox=state.inbox,
@@ -83,11 +87,12 @@ def _user_row(conv: Conversation, uid: str, state: UserState) -> UserRow:
         watching=state.watching,
         starred=state.starred,
         trashed=state.trashed,
-        snoozed_until=snooze.until if snooze else None,
-        snooze_hides=snooze is not None and not snooze.leave_in_inbox,
+        snoozed_until=max((s.until for s in snoozes), default=None),
+        snooze_hides=bool(hiding),
         assigned=uid in conv.assignees or conv.has_open_task_for(uid),
         bumped_at=state.bumped_at,
         activity_at=conv.last_activity_at,
+        hidden_until=max(hiding, default=None),
     )
 
 

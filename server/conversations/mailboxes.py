@@ -28,6 +28,7 @@ Mailbox = Literal[
     "spam",
     "starred",
     "label",
+    "sent",
 ]
 MAILBOXES: frozenset[str] = frozenset(get_args(Mailbox))
 TEAM_MAILBOXES: frozenset[str] = frozenset({"team_inbox", "team_all", "team_closed"})
@@ -97,6 +98,8 @@ def _listed(
         return state.starred
     if mailbox == "label":
         return label in conv.labels
+    if mailbox == "sent":
+        return any(m.direction == "out" for m in conv.messages)
     return True  # all
 
 

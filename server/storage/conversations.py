@@ -257,7 +257,7 @@ class ConversationStore:
         async with self.db.transaction(readonly=True) as tx:
             users = await tx.fetchall(
                 "SELECT user_id, inbox, unread, chat_unread, watching, starred, trashed,"
-                " snoozed_until, snooze_hides, assigned, bumped_at, activity_at"
+                " snoozed_until, snooze_hides, assigned, bumped_at, activity_at, hidden_until"
                 " FROM conversation_users"
                 " WHERE conversation_id = ? ORDER BY user_id",
                 conv_id,
@@ -281,6 +281,7 @@ class ConversationStore:
                 assigned=bool(r[9]),
                 bumped_at=int(r[10]),
                 activity_at=int(r[11]),
+                hidden_until=None if r[12] is None else int(r[12]),
             )
             for r in users
         )

@@ -12,7 +12,7 @@ from typing import Any
 from server.storage.database import Database
 
 VISIBLE = "NOT c.trashed_for_everyone AND NOT c.spam AND c.merged_into IS NULL"
-NOT_HIDDEN_BY_SNOOZE = "(cu.snoozed_until IS NULL OR NOT cu.snooze_hides OR cu.snoozed_until <= ?)"
+NOT_HIDDEN_BY_SNOOZE = "(cu.hidden_until IS NULL OR cu.hidden_until <= ?)"
 
 # in the team inbox of its team, for a member of that team (the EXISTS is left open so a
 # caller can add a condition on the membership row `m`)
@@ -56,6 +56,7 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
         "cu.activity_at",
     ),
     "spam": ("c.spam AND c.merged_into IS NULL", (), "cu.activity_at"),
+    "sent": (f"c.sent_at IS NOT NULL AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "starred": (f"cu.starred AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "label": (
         f"NOT cu.trashed AND {VISIBLE} AND EXISTS (SELECT 1 FROM conversation_labels l"
@@ -72,8 +73,8 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
         "cu.activity_at",
     ),
 }
-# Drafts, Send Later and Sent arrive with the drafts-and-sending issue: empty until then.
-NOT_YET = frozenset({"drafts", "send_later", "sent"})
+# Drafts and Send Later arrive with the drafts-and-sending issue: empty until then.
+NOT_YET = frozenset({"drafts", "send_later"})
 MAILBOXES = frozenset(PREDICATES) | NOT_YET
 COUNTED = ("inbox", "assigned_to_me", "starred", "team_inboxes")  # unread counts per mailbox
 
@@ -145,8 +146,7 @@ class MailboxStore:
             condition, names, _ = PREDICATES[mailbox]
             sums.append(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)")
             args += [values[n] for n in names]
-        team_inbox = f"c.in_team_inbox AND {VISIBLE} AND NOT cu.trashed AND {NOT_HIDDEN_BY_SNOOZE}"
-        sums.append(f"SUM(CASE WHEN {team_inbox} THEN 1 ELSE 0 END)")
+        sums.append(f"SUM(CASE WHEN {IN_ITS_TEAM_INBOX}) THEN 1 ELSE 0 END)")
         args.append(now)
         async with self.db.transaction(readonly=True) as tx:
             groups = await tx.fetchall(
