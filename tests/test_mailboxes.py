@@ -21,6 +21,7 @@ def everyone(until: int, leave_in_inbox: bool = False, **fields: Any) -> Convers
 TI = {"team": "support", "in_team_inbox": True}
 SUPPORT, OPS = {"team": "support"}, {"team": "ops"}
 
+
 def replied(conv: Conversation) -> Conversation:
     conv.messages.append(outbound())
     return conv
