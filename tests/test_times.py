@@ -50,3 +50,26 @@ def test_bad_times_are_named(until: str, zone_name: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         resolve(until, NOW, zone_name)
     assert caught.value.field in {"until", "time_zone"}
+
+
+@pytest.mark.parametrize(
+    ("words", "zone_name", "expected"),
+    [
+        ("next Tuesday at 3pm", "Europe/Paris", "Tue 2026-12-01 15:00"),
+        ("tomorrow at 9am", "Europe/Paris", "Thu 2026-11-26 09:00"),
+        ("in 2 hours", "Europe/Paris", "Wed 2026-11-25 12:00"),
+        ("friday", "Europe/Paris", "Fri 2026-11-27 08:00"),  # a day alone: that morning
+        ("3pm", "America/New_York", "Wed 2026-11-25 15:00"),  # 4 am there: later today
+    ],
+)
+def test_times_in_words_resolve_in_the_users_time_zone(
+    words: str, zone_name: str, expected: str
+) -> None:
+    assert local(resolve(words, NOW, zone_name), zone_name) == expected
+
+
+@pytest.mark.parametrize("words", ["someday", "", "x" * 200, "the day after never"])
+def test_words_that_name_no_time_are_refused(words: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        resolve(words, NOW, "UTC", field="send_at")
+    assert caught.value.field == "send_at"

@@ -1,4 +1,5 @@
-"""Snooze times: an ISO-8601 instant, or a preset resolved in the user's time zone."""
+"""Times people give for snoozes, tasks and Send Later: an ISO-8601 instant, a preset, or
+natural language ("next Tuesday at 3pm", "in 2 hours"), resolved in the user's time zone."""
 
 from __future__ import annotations
 
@@ -27,15 +28,49 @@ def resolve(until: str, now_ms: int, time_zone: str, *, field: str = "until") ->
     now = datetime.fromtimestamp(now_ms / 1000, tz)
     if until in PRESETS:
         return int(_preset(until, now).timestamp() * 1000)
+    moment: datetime | None
     try:
         moment = datetime.fromisoformat(until.replace("Z", "+00:00"))
     except ValueError:
+        moment = _natural(until, now, time_zone)
+    if moment is None:
         raise InvalidInput(
-            f"'{field}' must be an ISO-8601 time or one of {', '.join(PRESETS)}", field=field
-        ) from None
+            f"'{field}' must be an ISO-8601 time, a time in words such as \"next Tuesday at"
+            f' 3pm", or one of {", ".join(PRESETS)}',
+            field=field,
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return int(moment.timestamp() * 1000)
+
+
+def _natural(text: str, now: datetime, time_zone: str) -> datetime | None:
+    """English words for a time, from `now` in `time_zone`, preferring the future. A day
+    without a time of day ("friday") means that morning, like the presets."""
+    import dateparser  # slow to import; only words need it
+
+    if not text.strip() or len(text) > 100:
+        return None
+    moment: datetime | None = dateparser.parse(
+        text,
+        languages=["en"],
+        settings={
+            "RELATIVE_BASE": now.replace(tzinfo=None),
+            "TIMEZONE": time_zone,
+            "RETURN_AS_TIMEZONE_AWARE": True,
+            "PREFER_DATES_FROM": "future",
+        },
+    )
+    if moment is None:
+        return None
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0) and not _names_a_time(text):
+        moment = _at(moment, MORNING_HOUR)
+    return moment
+
+
+def _names_a_time(text: str) -> bool:
+    lowered = text.lower()
+    return any(ch.isdigit() for ch in lowered) or "midnight" in lowered or "noon" in lowered
 
 
 def _at(day: datetime, hour: int) -> datetime:
