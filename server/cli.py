@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from server import cli_commands as commands
-from server import cli_org
+from server import cli_members, cli_org
 from server.errors import AppError
 from server.settings import Settings, SettingsError
 from server.storage.base import ROLES
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("list", commands.org_list, "list organizations", org)
 
     user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
-    create = command("create", commands.user_create, "create a user in an organization", user)
+    create = command("create", cli_members.user_create, "create a user in an organization", user)
     create.add_argument("email")
     create.add_argument("--org", required=True)
     create.add_argument("--name")
@@ -55,10 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
     password = command("set-password", commands.user_set_password, "set a password", user)
     password.add_argument("email")
     password.add_argument("--password", help="generated and printed when omitted")
-    join = command("add-to-org", commands.user_add_to_org, "add a user to an organization", user)
+    join = command("add-to-org", cli_members.user_add_to_org, "add a user to an organization", user)
     join.add_argument("email")
     join.add_argument("--org", required=True)
     join.add_argument("--role", choices=ROLES, default="member")
+    command("list", cli_members.user_list, "list an organization's members", user).add_argument(
+        "org"
+    )
+    role = command("role", cli_members.user_role, "change a member's role", user)
+    role.add_argument("org")
+    role.add_argument("email")
+    role.add_argument("role", choices=ROLES)
+    handle = command("handle", cli_members.user_handle, "set a member's @handle", user)
+    handle.add_argument("org")
+    handle.add_argument("email")
+    handle.add_argument("handle", nargs="?", help="omit to go back to the email's local part")
+    remove = command(
+        "remove", cli_members.user_remove, "remove a member from an organization", user
+    )
+    remove.add_argument("org")
+    remove.add_argument("email")
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token", required=True)
     new = command("create", commands.token_create, "print a new bearer token for a user", token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from server.conversations.handles import member_handles
 from server.conversations.model import Directory, Preferences, TeamInfo
 from server.storage.base import Storage
 
@@ -28,8 +29,8 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
     labels = {label.id: frozenset(label.auto_share) for label in await storage.labels(org_id)}
     stored = await storage.preferences(list(members))
     preferences = {uid: preferences_from(data) for uid, data in stored.items()}
-    emails = await storage.member_emails(org_id)
-    handles = {email.split("@", 1)[0].lower(): uid for uid, email in sorted(emails.items())}
+    people = await storage.org_people(org_id)
+    handles = member_handles((p.id, p.email, p.handle) for p in people)
     return Directory(
         org_id=org_id,
         members=members,

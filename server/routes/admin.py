@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions.members import sync_rooms
 from server.auth import require_user
 from server.errors import Forbidden, InvalidInput, NotFound, UnsupportedMediaType
 from server.json import json_response, read_json_object, require_str
@@ -88,6 +89,8 @@ async def update_team(request: Request) -> Response:
         if key in body:
             changes[key] = await _members(services, org_id, body, key)
     await services.storage.update_team(team_id, changes)
+    if "active" in changes or "observers" in changes:
+        await sync_rooms(services, org_id, org_room=False, teams=[team_id])
     team = next(t for t in await services.storage.teams(org_id) if t.id == team_id)
     return json_response({"team": dataclasses.asdict(team)})
 

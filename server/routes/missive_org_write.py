@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions.members import sync_rooms
 from server.auth import require_user
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
@@ -288,6 +289,8 @@ async def update_teams(request: Request) -> Response:
         raise InvalidInput("send one object for each id in the path", field="teams")
     for team_id, changes in planned:
         await services.storage.update_team(team_id, changes)
+        if "active" in changes or "observers" in changes:
+            await sync_rooms(services, found[team_id].org_id, org_room=False, teams=[team_id])
     return json_response(
         {"teams": await _teams_answer(services, [(found[i].org_id, i) for i, _ in planned])}
     )

@@ -1,11 +1,13 @@
 """`GET /api/rooms`: the organization room, one room per team and a 1-1 room for every pair
 of members. They exist from the first time anyone asks (ids are derived from what they
-join, so two processes asking at once create each room once)."""
+join, so two processes asking at once create each room once). Membership changes bring
+existing rooms up to date as they happen (`server.actions.members`); a listing member who
+belongs to a room but is not on its access list yet (a change made by a path that does not
+sync, or one interrupted) is let in here."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import time
 
@@ -13,22 +15,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions.members import sync_rooms
 from server.auth import require_user
+from server.conversations.machine_rooms import ROOM_VIA, room_id
 from server.conversations.model import Conversation, Kind, UserState
 from server.errors import Conflict, Forbidden
 from server.json import json_response
 from server.services import Services, services_of
 
 
-def room_id(*parts: str) -> str:
-    return "room-" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
-
-
 async def _ensure(
     services: Services, rid: str, org_id: str, kind: Kind, subject: str, users: set[str]
-) -> None:
+) -> bool:
+    """Create the room with `users`; False when it already existed."""
     if await services.storage.conversation_org(rid) is not None:
-        return
+        return False
     now = int(time.time() * 1000)
     conv = Conversation(
         id=rid,
@@ -37,10 +38,19 @@ async def _ensure(
         subject=subject,
         subject_custom=True,
         last_activity_at=now,
-        users={uid: UserState(bumped_at=now, via="room") for uid in sorted(users)},
+        users={uid: UserState(bumped_at=now, via=ROOM_VIA) for uid in sorted(users)},
     )
     with contextlib.suppress(Conflict):  # another request created it first
         await services.conversations.create(conv)
+    return True
+
+
+async def _let_in(
+    services: Services, org_id: str, rid: str, user_id: str, team: str | None
+) -> None:
+    """Sync the room if the user, who belongs to it, is not on its access list yet."""
+    if not await services.storage.conversation_access(rid, user_id):
+        await sync_rooms(services, org_id, org_room=team is None, teams=[team] if team else [])
 
 
 async def list_rooms(request: Request) -> Response:
@@ -56,7 +66,9 @@ async def list_rooms(request: Request) -> Response:
     emails = await services.storage.member_emails(org_id)
     members = set(emails)
     rooms = [(room_id(org_id, "org"), "org_room", org.name if org else "Organization", members)]
+    team_of: dict[str, str] = {}
     for team in await services.storage.teams(org_id):
+        team_of[room_id(org_id, "team", team.id)] = team.id
         rooms.append((room_id(org_id, "team", team.id), "team_room", team.name,
                       set(team.active) | set(team.observers)))  # fmt: skip
     for a, b in itertools.combinations(sorted(members), 2):
@@ -67,7 +79,9 @@ async def list_rooms(request: Request) -> Response:
     for rid, kind, subject, users in rooms:
         if user.id not in users:
             continue
-        await _ensure(services, rid, org_id, kind, subject, users)  # type: ignore[arg-type]
+        created = await _ensure(services, rid, org_id, kind, subject, users)  # type: ignore[arg-type]
+        if kind != "one_to_one" and not created:
+            await _let_in(services, org_id, rid, user.id, team_of.get(rid))
         listed.append({"id": rid, "kind": kind, "subject": subject})
     return json_response({"rooms": listed})
 

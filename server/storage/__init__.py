@@ -11,6 +11,7 @@ from server.storage.documents import DocumentStore
 from server.storage.jobs import JobStore
 from server.storage.mail import MailStore
 from server.storage.mailboxes import MailboxStore
+from server.storage.members import MemberStore
 from server.storage.migrations import migrate, schema_version
 from server.storage.organization import OrganizationStore
 
@@ -23,6 +24,7 @@ class SqlStorage(
     MailboxStore,
     JobStore,
     MailStore,
+    MemberStore,
 ):
     def __init__(self, db: Database) -> None:
         self.db = db

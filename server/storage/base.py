@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from server.storage.jobs import Job
     from server.storage.mail import Account
     from server.storage.mailboxes import MailboxQuery
+    from server.storage.members import Member
     from server.storage.organization import LabelRecord, TeamRecord
 
 Role = Literal["owner", "admin", "member"]
@@ -106,6 +107,24 @@ class Storage(UpdateLog, Protocol):
     async def add_membership(self, org_id: str, user_id: str, role: Role) -> Membership: ...
 
     async def memberships_for_user(self, user_id: str) -> list[Membership]: ...
+
+    async def org_people(self, org_id: str) -> list[Member]: ...
+
+    async def add_member(
+        self, org_id: str, email: str, name: str, password_hash: str | None, role: Role
+    ) -> tuple[Member, bool]:
+        """Add a user (created when the email is new) in one transaction; (member, created)."""
+        ...
+
+    async def update_member(self, org_id: str, user_id: str, changes: dict[str, object]) -> None:
+        """`role` and/or `handle`; `Conflict` for the last owner or a taken handle."""
+        ...
+
+    async def remove_member(self, org_id: str, user_id: str) -> list[str]:
+        """Membership, teams, groups, label and account shares; returns their team ids."""
+        ...
+
+    async def assigned_conversations(self, org_id: str, user_id: str) -> list[str]: ...
 
     # credentials: only hashes are stored
     async def create_api_token(self, user_id: str, token_hash: str, label: str) -> str:

@@ -206,9 +206,15 @@ class ConversationStore:
             yield ConversationTx(tx, name, exists=row is not None)
 
     async def conversation_access(self, conv_id: str, user_id: str) -> bool:
+        """On its access list and a member of its organization: someone removed from the
+        organization keeps their entry (it counts again if they come back) but reads
+        nothing."""
         async with self.db.transaction(readonly=True) as tx:
             row = await tx.fetchone(
-                "SELECT 1 FROM conversation_users WHERE conversation_id = ? AND user_id = ?",
+                "SELECT 1 FROM conversation_users cu"
+                " JOIN conversations c ON c.id = cu.conversation_id"
+                " JOIN memberships m ON m.org_id = c.org_id AND m.user_id = cu.user_id"
+                " WHERE cu.conversation_id = ? AND cu.user_id = ?",
                 conv_id,
                 user_id,
             )
