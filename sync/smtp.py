@@ -11,6 +11,8 @@ in terms the outbox can act on: sent, retry later, or failed for good.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 from dataclasses import dataclass, field
 from typing import Literal
@@ -55,12 +57,16 @@ async def deliver(
         start_tls=server.security == "starttls",
         timeout=server.timeout_s,
         tls_context=server.tls_context,
-        username=server.username,
-        password=server.password,
     )
+    connection: asyncio.BaseTransport | None = None
     try:
-        async with client:
-            refused, reply = await client.sendmail(sender, recipients, message)
+        await client.connect()
+        connection = client.transport  # kept: a refusal may make the client forget it
+        if server.username:
+            await client.login(server.username, server.password or "")
+        refused, reply = await client.sendmail(sender, recipients, message)
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+            await client.quit()  # the message is accepted; a failed goodbye changes nothing
     except aiosmtplib.SMTPAuthenticationError as exc:
         return SmtpResult("failed", exc.code, f"authentication refused: {exc.message}")
     except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -80,5 +86,12 @@ async def deliver(
         return SmtpResult("retry", None, f"connection failed: {exc}")
     except aiosmtplib.SMTPException as exc:  # the server cannot do what the account needs
         return SmtpResult("failed", None, str(exc))
+    finally:
+        # After a refusal the connection is still open: drop it at once. A TLS close would
+        # wait for the peer's close_notify after we have returned, and leak the socket.
+        client.close()
+        if connection is not None:
+            connection.abort()  # type: ignore[attr-defined]
+            await asyncio.sleep(0)  # the socket closes on the loop's next turn
     refusals = {rcpt: f"{resp.code} {resp.message}" for rcpt, resp in refused.items()}
     return SmtpResult("sent", 250, reply, refusals)

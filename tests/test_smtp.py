@@ -4,6 +4,8 @@ the server's own words."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +13,15 @@ import pytest
 from sync.compose import Mailbox, Outgoing, build
 from sync.smtp import SmtpServer, deliver
 from tests.fixtures.smtp import PASSWORD, USERNAME, SmtpFixture
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_sockets() -> Iterator[None]:
+    """Collect after each test, so a socket left open by any path of `deliver` fails that
+    test (warnings are errors) instead of a later one."""
+    yield
+    gc.collect()
+
 
 RAW = build(
     Outgoing(
