@@ -2,7 +2,8 @@
 
 After an update is durable its holder publishes `(document, seq, update)`; other processes
 holding the document apply it, and one that sees a gap in `seq` re-reads the log.
-Awareness travels over the broker only, never through the log.
+Awareness travels over the broker only, never through the log, and so do the stateless
+messages of feeds (`crdt.feeds`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ class BrokerHandler(Protocol):
     def on_remote_update(self, name: str, seq: int, update: bytes) -> None: ...
 
     def on_remote_awareness(self, name: str, payload: bytes) -> None: ...
+
+    def on_remote_stateless(self, name: str, payload: str) -> None: ...
 
 
 class Broker(Protocol):
@@ -30,6 +33,8 @@ class Broker(Protocol):
     async def publish_update(self, name: str, seq: int, update: bytes) -> None: ...
 
     async def publish_awareness(self, name: str, payload: bytes) -> None: ...
+
+    async def publish_stateless(self, name: str, payload: str) -> None: ...
 
 
 class LocalBroker:
@@ -50,4 +55,7 @@ class LocalBroker:
         return None
 
     async def publish_awareness(self, name: str, payload: bytes) -> None:
+        return None
+
+    async def publish_stateless(self, name: str, payload: str) -> None:
         return None

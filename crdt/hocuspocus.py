@@ -5,6 +5,9 @@ authenticated by its own Auth message before it is served.
 Frame: varstring address, varuint type, payload. Types: 0 sync, 1 awareness, 2 auth,
 3 query-awareness, 4 sync-reply, 5 stateless, 6 broadcast-stateless (server only), 7 close,
 8 sync-status, 9 ping, 10 pong.
+
+A feed (`crdt.feeds`) is served like a read-only document that stays empty; the server
+pushes stateless messages (5, varstring payload) on it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ log = logging.getLogger(__name__)
 SYNC, AWARENESS, AUTH, QUERY_AWARENESS, SYNC_REPLY = 0, 1, 2, 3, 4
 STATELESS, BROADCAST_STATELESS, CLOSE, SYNC_STATUS, PING, PONG = 5, 6, 7, 8, 9, 10
 AUTH_TOKEN, AUTH_PERMISSION_DENIED, AUTH_AUTHENTICATED = 0, 1, 2
+EMPTY_STATE_VECTOR = b"\x00"
+
+
+def stateless_message(payload: str) -> bytes:
+    return bytes((STATELESS,)) + codec.var_string(payload)
 
 
 class DocumentPeer:
@@ -35,6 +43,7 @@ class DocumentPeer:
         self.address = address
         self.name = address.split("\0", 1)[0]
         self.read_only = grant.read_only
+        self.feed = grant.feed
         self.identity: Identity | None = grant.identity
         self.room: Room | None = None
         self._session = session
@@ -42,6 +51,9 @@ class DocumentPeer:
 
     def send(self, message: bytes) -> None:
         self._session.outbox.put(self._prefix + message)
+
+    def stateless(self, payload: str) -> None:
+        self._session.outbox.put(self._prefix + stateless_message(payload))
 
     def acknowledge(self, saved: bool) -> None:
         self._session.outbox.put(self._prefix + bytes((SYNC_STATUS, 1 if saved else 0)))
@@ -77,8 +89,8 @@ class HocuspocusSession(SocketSession):
             decoder = codec.Decoder(frame)
             address = decoder.read_var_string()
             peer = self.documents.get(address)
-            if peer is not None and peer.room is not None:
-                self._handle(peer, peer.room, decoder)
+            if peer is not None and (peer.room is not None or peer.feed):
+                self._handle(peer, decoder)
                 continue
             kind = decoder.read_var_uint()
             if kind == AUTH:
@@ -92,6 +104,8 @@ class HocuspocusSession(SocketSession):
 
     def _leave(self, peer: DocumentPeer) -> None:
         self.documents.pop(peer.address, None)
+        if peer.feed:
+            self.manager.feeds.unsubscribe(peer.name, peer)
         if peer.room is not None:
             self.manager.leave(peer.room, peer)
             peer.room = None
@@ -150,25 +164,39 @@ class HocuspocusSession(SocketSession):
         scope = "readonly" if grant.read_only else "read-write"
         self.outbox.put(prefix + bytes((AUTH, AUTH_AUTHENTICATED)) + codec.var_string(scope))
         self._authenticated_once = True
-        peer.room = await self.manager.join(peer.name, peer)
+        if peer.feed:
+            peer.send(codec.sync_step1(EMPTY_STATE_VECTOR))
+            await self.manager.feeds.subscribe(peer.name, peer)
+        else:
+            peer.room = await self.manager.join(peer.name, peer)
         for frame in self._drop_waiting(address):
             queued = codec.Decoder(frame)
             queued.read_var_string()
-            self._handle(peer, peer.room, queued)
+            self._handle(peer, queued)
 
     def _drop_waiting(self, address: str) -> list[bytes]:
         frames = self._waiting.pop(address, [])
         self._waiting_bytes -= sum(map(len, frames))
         return frames
 
-    def _handle(self, peer: DocumentPeer, room: Room, decoder: codec.Decoder) -> None:
+    def _handle(self, peer: DocumentPeer, decoder: codec.Decoder) -> None:
         kind = decoder.read_var_uint()
+        room = peer.room
         if kind in (SYNC, SYNC_REPLY):
-            room.handle_sync(peer, codec.read_sync(decoder))
+            message = codec.read_sync(decoder)
+            if room is not None:
+                room.handle_sync(peer, message)
+            else:
+                _feed_sync(peer, message)
         elif kind == AWARENESS:
-            room.handle_awareness(peer, decoder.read_var_bytes())
+            payload = decoder.read_var_bytes()
+            if room is not None:
+                room.handle_awareness(peer, payload)  # a feed has nobody to show it to
         elif kind == QUERY_AWARENESS:
-            room.send_awareness_to(peer)
+            if room is not None:
+                room.send_awareness_to(peer)
+            else:
+                peer.send(codec.awareness_message(codec.encode_awareness([])))
         elif kind == AUTH:
             log.debug("hocuspocus %s: token refresh ignored; the grant stands", peer.name)
         elif kind == STATELESS:
@@ -181,3 +209,14 @@ class HocuspocusSession(SocketSession):
             raise ProtocolError(CloseCode.UNKNOWN_MESSAGE, "broadcast-stateless is server-only")
         else:
             raise ProtocolError(CloseCode.UNKNOWN_MESSAGE, f"unknown message type {kind}")
+
+
+def _feed_sync(peer: DocumentPeer, message: codec.SyncMessage) -> None:
+    """A feed stays empty: the client's state vector gets an empty reply, and anything but
+    the empty update of a fresh client is refused as on any read-only document."""
+    if message.subtype == codec.SYNC_STEP1:
+        peer.send(codec.sync_step2(codec.EMPTY_UPDATE))
+    elif message.payload == codec.EMPTY_UPDATE:
+        peer.acknowledge(True)
+    else:
+        peer.deny("read-only: a feed accepts no updates")

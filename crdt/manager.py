@@ -1,6 +1,7 @@
 """Loads, serves and unloads rooms: load → ready → serve under one load per document,
 write-ahead persistence with group commit, cross-process fan-out, awareness expiry,
-compaction and unloading after a grace period."""
+compaction and unloading after a grace period. Also holds the feeds (`crdt.feeds`), which
+share the broker with the rooms."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pycrdt import Doc
 from crdt.broker import Broker
 from crdt.compaction import CompactionRefused, merge_with_doc
 from crdt.errors import CloseCode, ProtocolError
+from crdt.feeds import FeedHub
 from crdt.room import Peer, Room
 from crdt.store import UpdateLog
 from crdt.wal import GroupCommitter
@@ -50,6 +52,7 @@ class RoomManager:
         self.broker = broker
         self.limits = limits
         self.rooms: dict[str, Room] = {}
+        self.feeds = FeedHub(broker)
         self.committer = GroupCommitter(store, self._committed)
         self._make_doc = make_doc
         self._loading: dict[str, asyncio.Future[Room]] = {}
@@ -64,6 +67,7 @@ class RoomManager:
         await self._tg.__aenter__()
         self._tg.start_soon(self.committer.run)
         self._tg.start_soon(self.broker.run, self)
+        self._tg.start_soon(self.feeds.run)
         self._tg.start_soon(self._sweep_forever)
         return self
 
@@ -228,6 +232,9 @@ class RoomManager:
             room.apply_remote_awareness(payload)
         except ProtocolError:
             log.warning("ignored malformed awareness relayed for %s", name)
+
+    def on_remote_stateless(self, name: str, payload: str) -> None:
+        self.feeds.deliver(name, payload)
 
     # --- catching up from the log -------------------------------------------------------
 

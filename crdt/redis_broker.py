@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 PREFIX = "tandem:doc:"
 _UPDATE = b"u"
 _AWARENESS = b"a"
+_STATELESS = b"s"
 _SEQ = struct.Struct(">Q")
 _ID_LEN = 16
 
@@ -59,6 +60,8 @@ class RedisBroker:
             handler.on_remote_update(name, seq, body[_SEQ.size :])
         elif kind == _AWARENESS:
             handler.on_remote_awareness(name, body)
+        elif kind == _STATELESS:
+            handler.on_remote_stateless(name, body.decode())
         else:
             raise ValueError(f"unknown kind {kind!r}")
 
@@ -78,3 +81,6 @@ class RedisBroker:
 
     async def publish_awareness(self, name: str, payload: bytes) -> None:
         await self._redis.publish(PREFIX + name, _AWARENESS + self._process_id + payload)
+
+    async def publish_stateless(self, name: str, payload: str) -> None:
+        await self._redis.publish(PREFIX + name, _STATELESS + self._process_id + payload.encode())

@@ -11,7 +11,7 @@ from pycrdt import Doc, Map, XmlElement, XmlFragment, XmlText
 from crdt.errors import CloseCode, ProtocolError
 
 NAME = re.compile(r"^(?P<kind>[a-z]+):(?P<id>[A-Za-z0-9_-]{1,64})$")
-KINDS = frozenset({"draft", "conv"})
+KINDS = frozenset({"draft", "conv", "user"})  # user: a feed, never a stored document
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class Channel(Protocol):
 class Grant:
     identity: Identity
     read_only: bool
+    feed: bool = False  # a feed (`crdt.feeds`): stateless messages only, no room, /ws only
 
 
 Authorize = Callable[[str, str | None], Awaitable[Grant]]

@@ -16,10 +16,14 @@ async def grant_for(storage: Storage, user: User | None, name: str) -> Grant:
         parsed = parse_name(name)
     except ProtocolError as exc:
         raise AccessDenied(exc.code, exc.reason) from None
+    identity = Identity(user_id=user.id, name=user.name or user.email)
+    if parsed.kind == "user":  # the per-user live stream: one's own only, never stored
+        if parsed.id != user.id:
+            raise AccessDenied(CloseCode.FORBIDDEN, f"you may not open {name}")
+        return Grant(identity, read_only=True, feed=True)
     record = await storage.get_document(name)
     if record is None:
         raise AccessDenied(CloseCode.NOT_FOUND, f"no such document: {name}")
-    identity = Identity(user_id=user.id, name=user.name or user.email)
     if parsed.kind == "draft" and record.owner_id == user.id:
         return Grant(identity, read_only=False)
     if parsed.kind == "conv" and await storage.conversation_access(parsed.id, user.id):

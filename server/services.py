@@ -19,6 +19,7 @@ from server.settings import Settings
 from server.storage import open_storage
 from server.storage.base import Storage
 from server.storage.migrations import latest_version
+from server.user_stream import UserStream
 
 
 @dataclass
@@ -48,7 +49,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             scheduler = Scheduler(storage)
             writer = ConversationWriter(storage, rooms)
             snoozes.register(scheduler, writer)
+            stream = UserStream(rooms.feeds)
+            writer.listen(stream.changed)
             tasks.start_soon(scheduler.run)
+            tasks.start_soon(stream.run)
             yield Services(
                 settings=settings,
                 storage=storage,

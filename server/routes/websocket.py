@@ -89,6 +89,10 @@ async def yws_endpoint(websocket: WebSocket) -> None:
         log.info("yws: %s denied %s: %s", channel.remote, name, denied.reason)
         await channel.close(int(denied.code), denied.reason[:120])
         return
+    if grant.feed:  # y-websocket has no stateless message to carry it
+        log.info("yws: %s asked for feed %s, which only /ws serves", channel.remote, name)
+        await channel.close(int(CloseCode.NOT_FOUND), f"{name} is served on /ws only")
+        return
     ack = websocket.query_params.get("ack") in {"1", "true"}
     session = YwsSession(
         services.rooms, channel, socket_limits(services.settings), name, grant, ack
