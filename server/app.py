@@ -15,6 +15,7 @@ from server.errors import AppError, TooManyRequests
 from server.json import json_response
 from server.routes import (
     admin,
+    admin_org,
     admin_users,
     conversations,
     drafts,
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> Starlette:
         *missive.routes,
         *missive_write.routes,
         *admin.routes,
+        *admin_org.routes,
         *admin_users.routes,
         *websocket.routes,
     ]

@@ -20,6 +20,7 @@ from server import cli_members, cli_org
 from server.errors import AppError
 from server.settings import Settings, SettingsError
 from server.storage.base import ROLES
+from server.storage.organization import MULTI_TEAM_DELIVERY
 
 Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]]
 
@@ -44,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     org = sub.add_parser("org", help="organizations").add_subparsers(dest="org", required=True)
     command("create", commands.org_create, "create an organization", org).add_argument("name")
     command("list", commands.org_list, "list organizations", org)
+    org_set = command("set", cli_org.org_set, "change an organization's settings", org)
+    org_set.add_argument("org", help="the organization's name")
+    org_set.add_argument(
+        "--multi-team-delivery",
+        choices=MULTI_TEAM_DELIVERY,
+        help="mail to several teams: a copy per team inbox (duplicate, the default)"
+        " or one conversation in the alphabetically-first team (single)",
+    )
+    org_set.add_argument("--name", help="rename the organization")
 
     user = sub.add_parser("user", help="users").add_subparsers(dest="user", required=True)
     create = command("create", cli_members.user_create, "create a user in an organization", user)

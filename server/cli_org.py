@@ -1,4 +1,5 @@
-"""`tandem team create`, `tandem label create`, `tandem reindex`."""
+"""`tandem org set`, `tandem team create`, `tandem label create`, `tandem account create`,
+`tandem import`, `tandem reindex`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,31 @@ async def _user_ids(storage: Storage, emails: str | None, org_id: str) -> list[s
             raise CommandError(f"{email} is not a member of this organization")
         ids.append(user.id)
     return ids
+
+
+async def org_set(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """Change an organization's settings (what `PATCH /api/admin/organization` changes)."""
+    changes: dict[str, object] = {}
+    if args.multi_team_delivery is not None:
+        changes["multi_team_delivery"] = args.multi_team_delivery
+    if args.name is not None:
+        if not args.name.strip():
+            raise CommandError("--name must not be empty")
+        changes["name"] = args.name.strip()
+    if not changes:
+        raise CommandError("nothing to set: give --multi-team-delivery or --name")
+    async with storage_for(settings) as storage:
+        org_id = await _org_id(storage, args.org)
+        await storage.update_organization(org_id, changes)
+        org = await storage.get_organization(org_id)
+        current = await storage.org_settings(org_id)
+    assert org is not None
+    return {
+        "id": org.id,
+        "name": org.name,
+        "multi_team_delivery": current.multi_team_delivery,
+        "message": f"{org.name}: mail to several teams -> {current.multi_team_delivery}",
+    }
 
 
 async def team_create(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:

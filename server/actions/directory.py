@@ -31,6 +31,7 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
     preferences = {uid: preferences_from(data) for uid, data in stored.items()}
     people = await storage.org_people(org_id)
     handles = member_handles((p.id, p.email, p.handle) for p in people)
+    settings = await storage.org_settings(org_id)
     return Directory(
         org_id=org_id,
         members=members,
@@ -46,6 +47,7 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
         groups={
             name: frozenset(users) for name, users in (await storage.mention_groups(org_id)).items()
         },
+        multi_team_delivery="single" if settings.multi_team_delivery == "single" else "duplicate",
     )
 
 

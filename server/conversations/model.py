@@ -13,6 +13,7 @@ from typing import Literal
 Kind = Literal["thread", "chat", "team_room", "org_room", "one_to_one"]
 Status = Literal["open", "closed"]
 SnoozeScope = Literal["me", "everyone"]
+MultiTeamDelivery = Literal["duplicate", "single"]
 ROOM_KINDS: frozenset[str] = frozenset({"team_room", "org_room", "one_to_one"})
 MAX_MESSAGES = 400  # external messages per conversation; the 401st starts a new one
 MAX_LABELS = 100  # organization labels per conversation
@@ -83,7 +84,8 @@ class Task:
 @dataclass
 class Event:
     """A timeline entry: assigned, unassigned, closed, reopened, renamed, labelled,
-    unlabelled, snoozed, unsnoozed, moved, shared, trashed, restored, merged."""
+    unlabelled, snoozed, unsnoozed, moved, shared, trashed, restored, merged, and
+    duplicated (the note naming the other copies of a mail sent to several teams)."""
 
     type: str
     actor: str | None  # None for the system (sync, rules, scheduler)
@@ -193,6 +195,7 @@ class Directory:
     labels: dict[str, frozenset[str]] = field(default_factory=dict)  # label id -> auto-shared
     handles: dict[str, str] = field(default_factory=dict)  # @handle (lowercase) -> user id
     account_owners: dict[str, str] = field(default_factory=dict)  # account id -> owner id
+    multi_team_delivery: MultiTeamDelivery = "duplicate"  # mail to several teams (rows 4, 5)
 
     def prefs(self, user: str) -> Preferences:
         return self.preferences.get(user, Preferences())
@@ -206,6 +209,11 @@ class Delivery:
     it goes to (`inbox_users`) and those it is auto-archived for (`archived_users`); a shared
     account in the Team Inbox flow names the `team`. `direct_to` holds the users whose own
     address is in To/Cc or who sent the message being replied to (a "direct reply").
+
+    Mail to the accounts of several teams (rows 4, 5): `addressed_teams` are the teams with
+    a team inbox whose accounts the message reached (`team` among them), which the
+    organization's "single" mode chooses from; in "duplicate" mode each team gets its own
+    copy, and `copies` names the others as (team, conversation) for the cross-link note.
     """
 
     owner: str | None = None
@@ -213,6 +221,8 @@ class Delivery:
     archived_users: frozenset[str] = frozenset()
     team: str | None = None
     direct_to: frozenset[str] = frozenset()
+    addressed_teams: frozenset[str] = frozenset()
+    copies: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     from server.conversations.index import UserRow
     from server.storage.conversations import ConversationTx, ConversationTxs
     from server.storage.jobs import Job
-    from server.storage.mail import Account
+    from server.storage.mail import Account, ThreadCandidate
     from server.storage.mailboxes import MailboxQuery
     from server.storage.members import Member
-    from server.storage.organization import LabelRecord, TeamRecord
+    from server.storage.organization import LabelRecord, OrgSettings, TeamRecord
 
 Role = Literal["owner", "admin", "member"]
 ROLES: tuple[Role, ...] = ("owner", "admin", "member")
@@ -198,6 +198,12 @@ class Storage(UpdateLog, Protocol):
         ...
 
     # the organization around conversations
+    async def org_settings(self, org_id: str) -> OrgSettings: ...
+
+    async def update_organization(self, org_id: str, changes: dict[str, object]) -> None:
+        """`name` and/or `multi_team_delivery`; `Conflict` (field `name`) for a taken name."""
+        ...
+
     async def org_members(self, org_id: str) -> dict[str, str]:
         """user id -> role."""
         ...
@@ -275,6 +281,16 @@ class Storage(UpdateLog, Protocol):
     async def conversations_for_message_ids(
         self, org_id: str, message_ids: Sequence[str]
     ) -> dict[str, str]: ...
+
+    async def thread_candidates(
+        self, org_id: str, message_ids: Sequence[str]
+    ) -> dict[str, list[ThreadCandidate]]:
+        """Message-ID -> every conversation (not merged away) holding a copy, oldest first."""
+        ...
+
+    async def stored_copies(self, org_id: str, rfc_message_id: str) -> dict[str, str]:
+        """De-duplication key -> conversation, for every stored copy of one Message-ID."""
+        ...
 
     async def message_seen(self, org_id: str, dedupe_key: str) -> bool: ...
 

@@ -36,8 +36,44 @@ class LabelRecord:
     color: str | None = None
 
 
+MULTI_TEAM_DELIVERY = ("duplicate", "single")
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    """Organization-wide options. `multi_team_delivery`: mail addressed to the accounts of
+    several teams becomes one conversation per team inbox ("duplicate") or one in the
+    alphabetically-first team's inbox ("single")."""
+
+    multi_team_delivery: str = "duplicate"
+
+
 class OrganizationStore:
     db: Database
+
+    async def org_settings(self, org_id: str) -> OrgSettings:
+        async with self.db.transaction(readonly=True) as tx:
+            row = await tx.fetchone(
+                "SELECT multi_team_delivery FROM organizations WHERE id = ?", org_id
+            )
+        return OrgSettings(str(row[0])) if row is not None else OrgSettings()
+
+    async def update_organization(self, org_id: str, changes: dict[str, object]) -> None:
+        """Set `name` and/or `multi_team_delivery` (checked by the caller) in one
+        transaction; `Conflict` when another organization has that name."""
+        columns = [c for c in ("name", "multi_team_delivery") if c in changes]
+        try:
+            async with self.db.transaction() as tx:
+                for column in columns:
+                    await tx.execute(
+                        f"UPDATE organizations SET {column} = ? WHERE id = ?",
+                        changes[column],
+                        org_id,
+                    )
+        except UniqueViolation:
+            raise Conflict(
+                f"an organization named {changes['name']!r} exists", field="name"
+            ) from None
 
     async def org_members(self, org_id: str) -> dict[str, str]:
         async with self.db.transaction(readonly=True) as tx:
