@@ -39,6 +39,24 @@ async def test_migrations_are_versioned_and_idempotent(storage: Storage) -> None
     )
 
 
+async def test_a_skipped_migration_reads_as_an_outdated_schema(storage: Storage) -> None:
+    """Migrations landing out of order (0007 after 0010) must still make web processes ask
+    for `tandem migrate`: the version is the last one with every file before it applied."""
+    versions = [m.version for m in migrations_for(storage.backend)]
+    skipped = versions[len(versions) // 2]
+    db = cast(Any, storage).db
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM schema_migrations WHERE version = ?", skipped)
+    try:
+        assert await storage.schema_version() == versions[versions.index(skipped) - 1]
+        assert await storage.schema_version() < latest_version(storage.backend)
+    finally:  # the database is shared with later tests: put the record back
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", skipped
+            )
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_concurrent_migrations_apply_each_version_once(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest

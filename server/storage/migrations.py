@@ -59,13 +59,21 @@ _TABLE_EXISTS = {
 
 
 async def schema_version(db: Database) -> int:
-    """The highest applied version, 0 on an empty database. Read-only and lock-free: the
-    health check asks on every probe."""
+    """The last version up to which every migration file is applied, 0 on an empty
+    database: a database that skipped a file numbered below its newest (two branches
+    landing out of order) reads as outdated until `tandem migrate` applies it. Read-only
+    and lock-free: the health check asks on every probe."""
     async with db.transaction(readonly=True) as tx:
         if await tx.fetchone(_TABLE_EXISTS[db.backend]) is None:
             return 0
-        row = await tx.fetchone("SELECT MAX(version) FROM schema_migrations")
-    return int(row[0]) if row and row[0] is not None else 0
+        rows = await tx.fetchall("SELECT version FROM schema_migrations")
+    applied = {int(version) for (version,) in rows}
+    current = 0
+    for migration in migrations_for(db.backend):
+        if migration.version not in applied:
+            break
+        current = migration.version
+    return current
 
 
 async def migrate(db: Database) -> list[int]:
