@@ -5,7 +5,8 @@ For each raw message: parse it (a message that is not an email is rejected, coun
 named, never blocking the rest), skip it if the organization already has it (one mail
 received by several accounts is stored once), thread it by Message-ID, In-Reply-To and
 References (a full conversation starts a new one), and deliver it through the state
-machine in one transaction with its message row.
+machine in one transaction with its message row. Mail from the account's own address is what the
+account sent (an archive's Sent folder): it joins its thread as history and moves nobody.
 
 A mail received through a team-inbox account and addressed to other teams' team-inbox
 accounts too (row 4) is, in the organization's "duplicate" mode, delivered once per team:
@@ -21,6 +22,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from server.actions.directory import load_directory
 from server.actions.mail_routing import (
@@ -29,8 +31,14 @@ from server.actions.mail_routing import (
     is_key_of,
     pick_conversation,
 )
-from server.conversations.machine_mail import receive_message
-from server.conversations.model import Conversation, Delivery, Directory, MessageSummary
+from server.conversations.machine_mail import receive_message, record_sent
+from server.conversations.model import (
+    MAX_MESSAGES,
+    Conversation,
+    Delivery,
+    Directory,
+    MessageSummary,
+)
 from server.services import Services
 from server.storage.base import Storage
 from server.storage.conversations import ConversationTx, StoredMessage
@@ -55,6 +63,12 @@ class ImportResult:
             "conversations": self.conversations,
             "errors": self.errors,
         }
+
+
+def sent_by_account(msg: ParsedMessage, account: Account) -> bool:
+    """Mail from the account's own address is mail it sent (a Sent folder in an archive,
+    or a copy to itself): history, not an arrival."""
+    return msg.from_address.strip().lower() == account.address.strip().lower()
 
 
 def delivery_for(account: Account, msg: ParsedMessage) -> Delivery:
@@ -214,9 +228,10 @@ async def _deliver(
     """Deliver one copy; the conversation it went to, or None when it was stored meanwhile."""
     now = int(time.time() * 1000)
     org_id = directory.org_id
+    direction: Literal["in", "out"] = "out" if sent_by_account(msg, copy.account) else "in"
     summary = MessageSummary(
         id=str(uuid.uuid4()),
-        direction="in",
+        direction=direction,
         from_address=msg.from_address,
         subject=msg.subject,
         preview=msg.preview,
@@ -226,13 +241,18 @@ async def _deliver(
 
     async def store(tx: ConversationTx, conv: Conversation) -> None:
         row = StoredMessage(
-            summary.id, org_id, conv.id, copy.account.id, msg.message_id, copy.key, "in",
+            summary.id, org_id, conv.id, copy.account.id, msg.message_id, copy.key, direction,
             msg.from_address, msg.subject, msg.date, raw,
         )  # fmt: skip
         if not await tx.insert_message(row):
             raise _AlreadyStored  # another worker stored it meanwhile: roll back
 
     def receive(conv: Conversation) -> None:
+        if direction == "out":
+            if conv.messages and conv.message_count >= MAX_MESSAGES:
+                raise _Full
+            record_sent(conv, summary, copy.delivery, now=now, directory=directory)
+            return
         receipt = receive_message(conv, summary, copy.delivery, now=now, directory=directory)
         if receipt.needs_new_conversation:
             raise _Full  # filled up since we counted: start a new one

@@ -120,6 +120,41 @@ def send_message(
     touch(conv, now)
 
 
+def record_sent(
+    conv: Conversation,
+    summary: MessageSummary,
+    delivery: Delivery,
+    *,
+    now: int,
+    directory: Directory,
+) -> None:
+    """Mail the account sent outside Tandem — an imported Sent folder, or (next) IMAP's —
+    joins its thread as history: nobody's Inbox, unread or assignment changes. A thread it
+    starts is shared as the account says, but archived (it shows in All and Sent), and is
+    linked to the account's team without waiting in its team inbox."""
+    if conv.merged_into is not None:
+        raise Merged(f"conversation {conv.id} was merged", target=conv.merged_into)
+    if summary.direction != "out":
+        raise InvalidInput("a sent message is outbound", field="direction")
+    if not conv.messages:
+        for user in _delivery_users(delivery):
+            if user in directory.members:
+                grant(conv, user, "account")
+        if delivery.team is not None and delivery.team in directory.teams:
+            conv.team = delivery.team
+            for user in directory.teams[delivery.team].members:
+                grant(conv, user, "account")
+    conv.messages.append(summary)
+    if not conv.subject_custom and len(conv.messages) == 1:
+        conv.subject = summary.subject
+    touch(conv, summary.at)
+
+
+def _delivery_users(delivery: Delivery) -> list[str]:
+    owner = [delivery.owner] if delivery.owner is not None else []
+    return sorted({*owner, *delivery.inbox_users, *delivery.archived_users})
+
+
 def _check_delivery(
     conv: Conversation, summary: MessageSummary, delivery: Delivery, directory: Directory
 ) -> None:
