@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 import orjson
 
-from server.errors import Conflict
+from server.errors import Conflict, Unprocessable
 from server.storage.accounts import new_id, now_ms
-from server.storage.database import Database, UniqueViolation
+from server.storage.database import Database, Tx, UniqueViolation
+
+MAX_TEAMS = 1_000  # per organization (the product's limit)
+MAX_LABELS = 10_000  # organization labels per organization
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,16 @@ class OrganizationStore:
             )
         return {str(uid): str(email) for uid, email in rows}
 
+    async def _below_limit(self, tx: Tx, org_id: str, table: str, limit: int) -> None:
+        """Refuse the organization's `limit`+1-th row of `table`; the organization row is
+        locked first, so two concurrent creations cannot both take the last place."""
+        await tx.fetchone(
+            f"SELECT 1 FROM organizations WHERE id = ?{self.db.lock_for_update}", org_id
+        )
+        row = await tx.fetchone(f"SELECT COUNT(*) FROM {table} WHERE org_id = ?", org_id)
+        if row is not None and int(row[0]) >= limit:
+            raise Unprocessable(f"an organization holds at most {limit} {table}")
+
     async def create_team(
         self,
         org_id: str,
@@ -102,6 +115,7 @@ class OrganizationStore:
         team_id = new_id()
         try:
             async with self.db.transaction() as tx:
+                await self._below_limit(tx, org_id, "teams", MAX_TEAMS)
                 await tx.execute(
                     "INSERT INTO teams (id, org_id, name, has_inbox, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
@@ -238,6 +252,7 @@ class OrganizationStore:
         label = LabelRecord(new_id(), org_id, path.strip("/"), tuple(auto_share), color)
         try:
             async with self.db.transaction() as tx:
+                await self._below_limit(tx, org_id, "labels", MAX_LABELS)
                 await tx.execute(
                     "INSERT INTO labels (id, org_id, path, color, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
