@@ -234,3 +234,31 @@ async def test_duplicate_mode_a_conversation_moved_by_hand_is_that_teams_copy(
     assert list(await storage.stored_copies(org.owner.org.id, "<m2@example.com>")) == [
         f"<m2@example.com> team:{org.sales}"
     ]
+
+
+async def test_merging_the_duplicates_back_holds_the_mail_once(
+    app: Starlette, client: httpx.AsyncClient, storage: Storage, make_user: MakeUser
+) -> None:
+    """The cross-link note offers to merge the copies (L9752–9760): the result shows the
+    mail once, with the messages each copy had on its own."""
+    org = await organization(storage, make_user)
+    await imported(client, org, SUPPORT, eml(1, to=SALES, cc=SUPPORT))
+    await imported(client, org, SALES, eml(2, to=SALES, reply_to=1))
+    [sales_conv] = await team_inbox(client, org.dave, org.sales)
+    [support_conv] = await team_inbox(client, org.bob, org.support)
+    for conv, member in ((sales_conv, org.dave), (support_conv, org.bob)):
+        added = await client.post(  # the owner needs access to both to merge them
+            f"/api/conversations/{conv}/commands",
+            json={"command": "add_people", "users": [org.owner.user.id]},
+            headers=auth(member),
+        )
+        assert added.status_code == 200, added.text
+    done = await client.post(
+        f"/api/conversations/{support_conv}/commands",
+        json={"command": "merge_into", "target": sales_conv},
+        headers=auth(org.owner),
+    )
+    assert done.status_code == 200, done.text
+    result = await read(app, sales_conv)
+    ids = [m.rfc_message_id for m in result.messages]
+    assert ids == ["<m1@example.com>", "<m2@example.com>"]

@@ -237,6 +237,7 @@ async def _deliver(
         preview=msg.preview,
         at=msg.date or now,
         account_id=copy.account.id,
+        rfc_message_id=msg.message_id,
     )
 
     async def store(tx: ConversationTx, conv: Conversation) -> None:

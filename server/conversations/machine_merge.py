@@ -31,7 +31,8 @@ def merge(
 ) -> None:
     """Fold `source` into `target` (row 48, L7848–7939).
 
-    The target gets the source's messages, comments and posts in time order, its tasks,
+    The target gets the source's messages (one copy of a mail both hold: a mail duplicated
+    per team merges back into one), comments and posts in time order, its tasks,
     the union of labels, assignees, access and drafts, and a `merged` event; the source
     keeps only a pointer to the target (`merged_into`), so people viewing it are sent
     there. The target keeps its team, status and snooze, except that an open source reopens
@@ -56,7 +57,9 @@ def merge(
 
     chosen, custom = _merged_subject(source, target, subject)
     target.subject, target.subject_custom = chosen, custom
-    target.messages = sorted([*target.messages, *source.messages], key=lambda m: m.at)
+    held = {m.rfc_message_id for m in target.messages if m.rfc_message_id}
+    moving = [m for m in source.messages if not (m.rfc_message_id and m.rfc_message_id in held)]
+    target.messages = sorted([*target.messages, *moving], key=lambda m: m.at)
     target.comments = sorted([*target.comments, *source.comments], key=lambda c: c.created_at)
     target.labels = labels
     target.assignees = list(dict.fromkeys([*target.assignees, *source.assignees]))

@@ -64,6 +64,7 @@ class MessageSummary:
     preview: str
     at: int
     account_id: str | None = None
+    rfc_message_id: str | None = None  # the mail's Message-ID: copies of one mail share it
 
 
 @dataclass
