@@ -4,19 +4,16 @@ setting reaches the directory the state machine reads."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
 from server.actions.directory import load_directory
-from server.cli import main
 from server.settings import Settings
 from server.storage.base import Storage
 from tests.fixtures.app import MadeUser, MakeUser
+from tests.fixtures.cli import tandem
 
 ORG = "/api/admin/organization"
 
@@ -105,29 +102,8 @@ async def test_which_organization(
 # --- the command line, on both backends ---------------------------------------------------
 
 
-@pytest.fixture
-def cli_env(
-    storage_settings: Settings, storage: Storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """`tandem` in this process on the database the `storage` fixture emptied."""
-    for name, _, _ in Settings.documented():
-        monkeypatch.delenv(name, raising=False)
-    if storage_settings.database_url:
-        monkeypatch.setenv("DATABASE_URL", storage_settings.database_url)
-        monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "cli"))
-    else:
-        monkeypatch.setenv("TANDEM_DATA_DIR", str(storage_settings.data_dir))
-    return storage_settings
-
-
-async def tandem(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
-    status = await anyio.to_thread.run_sync(main, [*args, "--json"])
-    captured = capsys.readouterr()
-    return status, json.loads(captured.out) if status == 0 else None, captured.err
-
-
 async def test_tandem_org_set(
-    cli_env: Settings, storage: Storage, capsys: pytest.CaptureFixture[str]
+    cli_on_storage: Settings, storage: Storage, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, created, err = await tandem(capsys, "org", "create", "Acme")
     assert status == 0, err

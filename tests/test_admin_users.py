@@ -5,19 +5,16 @@ removed member loses the organization. Also the matching `tandem user` commands.
 from __future__ import annotations
 
 import asyncio
-import json
-from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from crdt.errors import CloseCode
-from server.cli import main
 from server.credentials import new_api_token
 from server.errors import Conflict
 from server.settings import Settings
 from server.storage.base import Role, Storage
+from tests.fixtures.cli import tandem
 from tests.fixtures.server import LiveServer, Person, make_person
 from tests.yclient import yws
 
@@ -314,28 +311,9 @@ async def test_a_removed_member_loses_the_organization(live_server: LiveServer) 
 # --- the command line, on both backends ---------------------------------------------------
 
 
-@pytest.fixture
-def cli_env(
-    storage_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """`tandem` in this process on the database the `storage` fixture emptied."""
-    for name, _, _ in Settings.documented():
-        monkeypatch.delenv(name, raising=False)
-    if storage_settings.database_url:
-        monkeypatch.setenv("DATABASE_URL", storage_settings.database_url)
-        monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "cli"))
-    else:
-        monkeypatch.setenv("TANDEM_DATA_DIR", str(storage_settings.data_dir))
-    return storage_settings
-
-
-async def tandem(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
-    status = await anyio.to_thread.run_sync(main, [*args, "--json"])
-    captured = capsys.readouterr()
-    return status, json.loads(captured.out) if status == 0 else None, captured.err
-
-
-async def test_the_user_commands(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_the_user_commands(
+    cli_on_storage: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert (await tandem(capsys, "org", "create", "Acme"))[0] == 0
     for email, role in (("a@acme.com", "owner"), ("b@acme.com", "member")):
         status, _, err = await tandem(

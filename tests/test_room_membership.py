@@ -5,15 +5,11 @@ member whose room was never synced is let in when listing, and the command line.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import anyio
 import httpx
 import pytest
 
-from server.cli import main
 from server.conversations.handles import handle_problem, member_handles
 from server.conversations.machine_members import release_member
 from server.conversations.machine_rooms import ROOM_VIA, room_id, sync_room_access
@@ -21,6 +17,7 @@ from server.conversations.model import Conversation, Task, UserState
 from server.credentials import new_api_token
 from server.services import open_services
 from server.settings import Settings
+from tests.fixtures.cli import tandem
 from tests.fixtures.machine import DIRECTORY, NOW
 from tests.fixtures.server import LiveServer, Person, make_person
 
@@ -316,38 +313,21 @@ async def test_a_removed_member_loses_every_room(live_server: LiveServer) -> Non
 # --- the command line -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli_settings(
-    storage_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """`tandem` in this process on the database the `storage` fixture emptied."""
-    for name, _, _ in Settings.documented():
-        monkeypatch.delenv(name, raising=False)
-    if storage_settings.database_url:
-        monkeypatch.setenv("DATABASE_URL", storage_settings.database_url)
-        monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "cli"))
-    else:
-        monkeypatch.setenv("TANDEM_DATA_DIR", str(storage_settings.data_dir))
-    return Settings.from_env()
-
-
 async def _tandem(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
-    status = await anyio.to_thread.run_sync(main, [*args, "--json"])
-    captured = capsys.readouterr()
-    assert status == 0, captured.err
-    result: dict[str, Any] = json.loads(captured.out)
-    return result
+    status, result, err = await tandem(capsys, *args)
+    assert status == 0, err
+    return cast(dict[str, Any], result)
 
 
 async def test_the_command_line_keeps_rooms_in_step(
-    cli_settings: Settings, capsys: pytest.CaptureFixture[str]
+    cli_on_storage: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     org = await _tandem(capsys, "org", "create", "Acme")
     owner = await _tandem(
         capsys, "user", "create", "a@acme.com", "--org", "Acme", "--role", "owner"
     )
     rid = room_id(org["id"], "org")
-    async with open_services(cli_settings) as services:  # someone opens the room
+    async with open_services(cli_on_storage) as services:  # someone opens the room
         await services.conversations.create(
             Conversation(
                 id=rid,
@@ -362,7 +342,7 @@ async def test_the_command_line_keeps_rooms_in_step(
     await _tandem(capsys, "user", "add-to-org", "c@other.com", "--org", "Acme")
 
     async def room_users() -> set[str]:
-        async with open_services(cli_settings) as services:
+        async with open_services(cli_on_storage) as services:
             return set((await services.conversations.read(rid)).users)
 
     assert await room_users() == {owner["id"], later["id"], elsewhere["id"]}

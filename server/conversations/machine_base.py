@@ -83,6 +83,17 @@ def watchers(conv: Conversation) -> set[str]:
     return {uid for uid, state in conv.users.items() if state.watching} | set(conv.assignees)
 
 
+def spread_activity(conv: Conversation, actor: str, now: int) -> None:
+    """New chat activity by `actor` (a comment, a task): everyone else sees it unread, and
+    watchers (assignees among them) come back to their Inbox."""
+    following = watchers(conv) - {actor}
+    for uid, other in conv.users.items():
+        if uid != actor:
+            other.chat_unread = True
+            if uid in following:
+                bring_back(other, now)
+
+
 def team_targets(team: TeamInfo) -> frozenset[str]:
     """Who a team stands for in a mention or Add people: its mention option (L9458–9461)."""
     return team.members if team.mention_adds_observers else team.active

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from server.conversations.machine_base import (
-    bring_back,
     check_actor,
     check_team,
     check_users,
     grant,
     record,
+    spread_activity,
     summon,
     team_targets,
     touch,
-    watchers,
 )
 from server.conversations.model import Comment, Conversation, Directory
 from server.errors import Conflict, InvalidInput
@@ -95,12 +94,7 @@ def comment(
     if any(existing.id == comment_id for existing in conv.comments):
         raise Conflict(f"comment {comment_id} already exists", field="comment_id")
     reached = [user for user in resolve_mentions(mentions, directory) if user != actor]
-    following = watchers(conv) - {actor}
-    for uid, other in conv.users.items():
-        if uid != actor:
-            other.chat_unread = True
-            if uid in following:
-                bring_back(other, now)
+    spread_activity(conv, actor, now)
     for user in reached:
         mentioned = grant(conv, user, "mention")
         mentioned.chat_unread = True

@@ -9,14 +9,13 @@ Inbox, and find it in Assigned to me until the task is done.
 from __future__ import annotations
 
 from server.conversations.machine_base import (
-    bring_back,
     check_actor,
     check_users,
     grant,
     record,
+    spread_activity,
     summon,
     touch,
-    watchers,
 )
 from server.conversations.model import Conversation, Directory, Task
 from server.errors import Conflict, InvalidInput
@@ -88,12 +87,7 @@ def delete_task(
 
 
 def _activity(conv: Conversation, actor: str, assigned: list[str], now: int) -> None:
-    following = watchers(conv) - {actor}
-    for uid, other in conv.users.items():
-        if uid != actor:
-            other.chat_unread = True
-            if uid in following:
-                bring_back(other, now)
+    spread_activity(conv, actor, now)
     for user in assigned:
         if user != actor:
             state = grant(conv, user, "task")
