@@ -53,6 +53,8 @@ SCHEMAS: dict[str, tuple[Param, ...]] = {
     "move_to_team": (Param("team", "id", required=True),),
     "comment": (Param("body", "text", required=True), Param("mentions", "mentions", default=[])),
     "react": (Param("comment", "id", required=True), Param("emoji", "text", required=True)),
+    "edit_comment": (Param("comment", "id", required=True), Param("body", "text", required=True)),
+    "delete_comment": (Param("comment", "id", required=True),),
     "rename": (Param("subject", "text", required=True),),
     "add_labels": (Param("labels", "ids", required=True),),
     "remove_labels": (Param("labels", "ids", required=True),),
