@@ -183,6 +183,12 @@ async def test_preferences_change_what_actions_do(live_server: LiveServer) -> No
     from zoneinfo import ZoneInfo
 
     assert datetime.fromtimestamp(until, ZoneInfo("Asia/Tokyo")).hour == 8  # Tokyo morning
+    watched = (await live_server.services.conversations.read(conv)).users[alice.user.id]
+    assert watched.watching  # auto-watch on a new conversation is on by default
+    async with live_server.client(alice.token) as http:
+        await http.patch("/api/me/preferences", json={"auto_watch_new_conversation": False})
+    quiet = await _chat(live_server, alice)
+    assert not (await live_server.services.conversations.read(quiet)).users[alice.user.id].watching
 
 
 async def test_handles_in_a_comment_mention_people_and_teams(live_server: LiveServer) -> None:

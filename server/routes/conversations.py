@@ -114,6 +114,7 @@ async def create_conversation(request: Request) -> Response:
             raise InvalidInput(f"team {tid} is not in this organization", field="teams")
     now = int(time.time() * 1000)
     reached = {user.id, *users}
+    watch = directory.prefs(user.id).auto_watch_new_conversation
     for tid in teams:
         reached |= directory.teams[tid].active
     conv = Conversation(
@@ -124,7 +125,9 @@ async def create_conversation(request: Request) -> Response:
         subject_custom=bool(subject.strip()),
         last_activity_at=now,
         users={
-            uid: UserState(inbox=True, watching=uid == user.id, bumped_at=now, via="add_people")
+            uid: UserState(
+                inbox=True, watching=uid == user.id and watch, bumped_at=now, via="add_people"
+            )
             for uid in sorted(reached)
         },
     )
