@@ -7,6 +7,7 @@ import dataclasses
 from server.conversations.handles import member_handles
 from server.conversations.model import Directory, Preferences, TeamInfo
 from server.storage.base import Storage
+from server.storage.organization import LabelRecord
 
 
 async def load_directory(storage: Storage, org_id: str) -> Directory:
@@ -26,7 +27,8 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
         )
         for team in await storage.teams(org_id)
     }
-    labels = {label.id: frozenset(label.auto_share) for label in await storage.labels(org_id)}
+    records = await storage.labels(org_id)
+    labels = {label.id: frozenset(label.auto_share) for label in records}
     stored = await storage.preferences(list(members))
     preferences = {uid: preferences_from(data) for uid, data in stored.items()}
     people = await storage.org_people(org_id)
@@ -37,6 +39,7 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
         members=members,
         teams=teams,
         labels=labels,
+        restricted_labels=frozenset(r.id for r in records if r.visibility == "delegates"),
         preferences=preferences,
         handles=handles,
         account_owners={
@@ -49,6 +52,12 @@ async def load_directory(storage: Storage, org_id: str) -> Directory:
         },
         multi_team_delivery="single" if settings.multi_team_delivery == "single" else "duplicate",
     )
+
+
+async def visible_labels(storage: Storage, org_id: str, user_id: str) -> list[LabelRecord]:
+    """The organization labels `user_id` sees, applies and lists (label visibility)."""
+    role = (await storage.org_members(org_id)).get(user_id)
+    return [label for label in await storage.labels(org_id) if label.visible_to(user_id, role)]
 
 
 def preferences_from(data: dict[str, object]) -> Preferences:

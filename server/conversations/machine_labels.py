@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.conversations.machine_base import check_actor, grant, record
 from server.conversations.model import MAX_LABELS, Conversation, Directory
-from server.errors import InvalidInput, Unprocessable
+from server.errors import Forbidden, InvalidInput, Unprocessable
 
 
 def add_labels(
@@ -13,7 +13,7 @@ def add_labels(
     """Row 50: at most MAX_LABELS per conversation; a label's auto-shared users get access,
     archived (not in their Inbox: the GAP's proposal)."""
     check_actor(conv, actor, directory)
-    wanted = _known(labels, directory)
+    wanted = _known(labels, actor, directory)
     added = [label for label in wanted if label not in conv.labels]
     if len(conv.labels) + len(added) > MAX_LABELS:
         raise Unprocessable(f"at most {MAX_LABELS} labels per conversation", field="labels")
@@ -32,7 +32,7 @@ def remove_labels(
 ) -> None:
     """Access that a label granted stays (the product never takes access back silently)."""
     check_actor(conv, actor, directory)
-    wanted = set(_known(labels, directory))
+    wanted = set(_known(labels, actor, directory))
     removed = [label for label in conv.labels if label in wanted]
     if not removed:
         return
@@ -53,11 +53,14 @@ def rename(conv: Conversation, actor: str, *, subject: str, now: int, directory:
     conv.subject_custom = True
 
 
-def _known(labels: list[str], directory: Directory) -> list[str]:
+def _known(labels: list[str], actor: str, directory: Directory) -> list[str]:
     wanted = list(dict.fromkeys(labels))
     if not wanted:
         raise InvalidInput("name at least one label", field="labels")
     unknown = [label for label in wanted if label not in directory.labels]
     if unknown:
         raise InvalidInput(f"no such labels here: {', '.join(unknown)}", field="labels")
+    hidden = [label for label in wanted if not directory.label_visible(label, actor)]
+    if hidden:  # "Admins and auto-shared users" labels (L10023–10026)
+        raise Forbidden(f"only admins and its auto-shared users use {hidden[0]}", field="labels")
     return wanted

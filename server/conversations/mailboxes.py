@@ -97,7 +97,7 @@ def _listed(
     if mailbox == "starred":
         return state.starred
     if mailbox == "label":
-        return label in conv.labels
+        return label in conv.labels and directory.label_visible(label, user)
     if mailbox == "sent":
         return any(m.direction == "out" for m in conv.messages)
     return True  # all

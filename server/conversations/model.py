@@ -196,7 +196,16 @@ class Directory:
     labels: dict[str, frozenset[str]] = field(default_factory=dict)  # label id -> auto-shared
     handles: dict[str, str] = field(default_factory=dict)  # @handle (lowercase) -> user id
     account_owners: dict[str, str] = field(default_factory=dict)  # account id -> owner id
+    restricted_labels: frozenset[str] = frozenset()  # visible to admins and auto-shared users
     multi_team_delivery: MultiTeamDelivery = "duplicate"  # mail to several teams (rows 4, 5)
+
+    def label_visible(self, label: str, user: str) -> bool:
+        """Whether `user` sees, applies and removes organization label `label`."""
+        if label not in self.restricted_labels:
+            return True
+        return self.members.get(user) in ("owner", "admin") or user in self.labels.get(
+            label, frozenset()
+        )
 
     def prefs(self, user: str) -> Preferences:
         return self.preferences.get(user, Preferences())

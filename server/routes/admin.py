@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions.directory import visible_labels
 from server.actions.members import sync_rooms
 from server.auth import require_user
 from server.errors import Forbidden, InvalidInput, NotFound, UnsupportedMediaType
@@ -97,8 +98,9 @@ async def update_team(request: Request) -> Response:
 
 async def list_labels(request: Request) -> Response:
     services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=False)
-    labels = await services.storage.labels(org_id)
+    user = await require_user(request)
+    org_id = await _org(services, user, request, write=False)
+    labels = await visible_labels(services.storage, org_id, user.id)
     return json_response({"labels": [dataclasses.asdict(label) for label in labels]})
 
 
@@ -108,7 +110,10 @@ async def create_label(request: Request) -> Response:
     body = await read_json_object(request)
     path = require_str(body, "path")
     auto_share = await _members(services, org_id, body, "auto_share")
-    label = await services.storage.create_label(org_id, path, auto_share)
+    visibility = body.get("visibility", "organization")
+    if not isinstance(visibility, str):
+        raise InvalidInput("'visibility' must be a string", field="visibility")
+    label = await services.storage.create_label(org_id, path, auto_share, visibility=visibility)
     return json_response({"label": dataclasses.asdict(label)}, status_code=201)
 
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions.directory import visible_labels
 from server.auth import require_user
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response
@@ -64,9 +65,14 @@ async def mailbox(request: Request) -> Response:
         raise InvalidInput(f"the {name} mailbox needs ?team=<id>", field="team")
     if name == "label" and not params.get("label"):
         raise InvalidInput("the label mailbox needs ?label=<id>", field="label")
+    org_id = await _org(services, user, params.get("organization"))
+    if name == "label":
+        visible = {label.id for label in await visible_labels(services.storage, org_id, user.id)}
+        if params["label"] not in visible:
+            raise NotFound(f"no label {params['label']}", field="label")
     query = MailboxQuery(
         user_id=user.id,
-        org_id=await _org(services, user, params.get("organization")),
+        org_id=org_id,
         mailbox=name,
         now=int(time.time() * 1000),
         limit=_limit(params.get("limit")),
@@ -86,7 +92,10 @@ async def counts(request: Request) -> Response:
     user = await require_user(request)
     org_id = await _org(services, user, request.query_params.get("organization"))
     now = int(time.time() * 1000)
-    return json_response(await services.storage.unread_counts(user.id, org_id, now))
+    counts = await services.storage.unread_counts(user.id, org_id, now)
+    visible = {label.id for label in await visible_labels(services.storage, org_id, user.id)}
+    counts["labels"] = {k: n for k, n in counts["labels"].items() if k in visible}
+    return json_response(counts)
 
 
 routes: list[BaseRoute] = [

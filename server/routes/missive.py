@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions.directory import visible_labels
 from server.auth import require_user
 from server.conversations.model import Conversation
 from server.errors import Forbidden, InvalidInput, NotFound
@@ -110,7 +111,8 @@ async def shared_labels(request: Request) -> Response:
     for org_id in await _orgs(services, user, request):
         labels = await services.storage.labels(org_id)
         by_path = {label.path: label.id for label in labels}
-        items += [label_object(label, by_path) for label in labels]
+        seen = {label.id for label in await visible_labels(services.storage, org_id, user.id)}
+        items += [label_object(label, by_path) for label in labels if label.id in seen]
     return json_response({"shared_labels": _page(request, items)})
 
 

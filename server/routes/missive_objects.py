@@ -111,6 +111,7 @@ def label_object(label: LabelRecord, by_path: dict[str, str]) -> dict[str, Any]:
         "parent": by_path.get(parent) if parent else None,
         "organization": label.org_id,
         "share_with_users": list(label.auto_share),
+        "visibility": label.visibility,
     }
 
 

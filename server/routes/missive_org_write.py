@@ -19,7 +19,7 @@ from server.routes.missive_input import Fields, objects, path_ids
 from server.routes.missive_objects import TEAM_OPTIONS, label_object, team_object
 from server.services import Services, services_of
 from server.storage.base import User
-from server.storage.organization import LabelRecord, TeamRecord
+from server.storage.organization import LABEL_VISIBILITY, LabelRecord, TeamRecord
 
 ADMINS = ("owner", "admin")
 LABEL_KEYS = frozenset({"id", "name", "organization", "color", "parent", "share_with_users",
@@ -67,13 +67,29 @@ def _label_sharing(
     an owner or admin."""
     item.unsupported("share_with_organization", False)
     item.unsupported("share_with_team")
-    item.unsupported("visibility", "organization")
     if not item.has("share_with_users"):
         return None
     users = _members(item, "share_with_users", members)
     if set(users) != set(current) and role not in ADMINS:
         raise Forbidden("only owners and admins share labels", field=item.name("share_with_users"))
     return users
+
+
+def _label_visibility(item: Fields, role: str, current: str | None = None) -> str | None:
+    """`visibility`, if the request names it: anyone sets it on a new label, only owners and
+    admins change it on an existing one (L10259)."""
+    if not item.has("visibility"):
+        return None
+    value = item.text("visibility") or ""
+    if value not in LABEL_VISIBILITY:
+        raise InvalidInput(
+            f"visibility is one of {', '.join(LABEL_VISIBILITY)}", field=item.name("visibility")
+        )
+    if current is not None and value != current and role not in ADMINS:
+        raise Forbidden(
+            "only owners and admins change who sees a label", field=item.name("visibility")
+        )
+    return value
 
 
 def _labels_answer(labels: list[LabelRecord], wanted: list[str]) -> Response:
@@ -87,7 +103,7 @@ async def create_shared_labels(request: Request) -> Response:
     roles = await _roles(services, await require_user(request))
     items = objects(await read_json_object(request), "shared_labels")
     labels: dict[str, list[LabelRecord]] = {}
-    planned: list[tuple[str, str, list[str], str | None]] = []
+    planned: list[tuple[str, str, list[str], str | None, str]] = []
     for item in items:
         item.only(LABEL_KEYS - {"id"})
         name = _label_name(item)
@@ -101,12 +117,13 @@ async def create_shared_labels(request: Request) -> Response:
             if parent not in paths:
                 raise InvalidInput(f"no shared label {parent} here", field=item.name("parent"))
             path = f"{paths[parent]}/{name}"
-        taken = set(paths.values()) | {p for o, p, _, _ in planned if o == org_id}
+        taken = set(paths.values()) | {p for o, p, *_ in planned if o == org_id}
         if path in taken:
             raise Conflict(f"a shared label {path!r} exists", field=item.name("name"))
         members = await services.storage.org_members(org_id)
         users = _label_sharing(item, members, roles[org_id]) or []
-        planned.append((org_id, path, users, item.color("color")))
+        visibility = _label_visibility(item, roles[org_id]) or "organization"
+        planned.append((org_id, path, users, item.color("color"), visibility))
     created = [await services.storage.create_label(*plan) for plan in planned]
     everything = [label for org_id in labels for label in await services.storage.labels(org_id)]
     response = _labels_answer(everything, [label.id for label in created])
@@ -148,6 +165,9 @@ async def update_shared_labels(request: Request) -> Response:
         users = _label_sharing(item, members, roles[org_id], found[label_id].auto_share)
         if users is not None:
             change["auto_share"] = users
+        visibility = _label_visibility(item, roles[org_id], found[label_id].visibility)
+        if visibility is not None:
+            change["visibility"] = visibility
         if len(set(paths[org_id].values())) < len(paths[org_id]):
             raise Conflict("another shared label has that name there", field=item.name("name"))
     if {item.data["id"] for item in items} != set(ids):

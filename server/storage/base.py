@@ -232,8 +232,15 @@ class Storage(UpdateLog, Protocol):
     async def save_preferences(self, user_id: str, data: dict[str, object]) -> None: ...
 
     async def create_label(
-        self, org_id: str, path: str, auto_share: Sequence[str], color: str | None = None
-    ) -> LabelRecord: ...
+        self,
+        org_id: str,
+        path: str,
+        auto_share: Sequence[str],
+        color: str | None = None,
+        visibility: str = "organization",
+    ) -> LabelRecord:
+        """`visibility`: "organization" or "delegates" (owners, admins, auto-shared users)."""
+        ...
 
     async def labels(self, org_id: str) -> list[LabelRecord]: ...
 

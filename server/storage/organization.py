@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from server.errors import Conflict, Unprocessable
+from server.errors import Conflict, InvalidInput, Unprocessable
 from server.storage.accounts import new_id, now_ms
 from server.storage.database import Database, Tx, UniqueViolation
 
@@ -37,8 +37,17 @@ class LabelRecord:
     path: str
     auto_share: tuple[str, ...]
     color: str | None = None
+    visibility: str = "organization"  # or "delegates": owners, admins, auto-shared users
+
+    def visible_to(self, user: str, role: str | None) -> bool:
+        return (
+            self.visibility == "organization"
+            or role in ("owner", "admin")
+            or (user in self.auto_share)
+        )
 
 
+LABEL_VISIBILITY = ("organization", "delegates")
 MULTI_TEAM_DELIVERY = ("duplicate", "single")
 
 
@@ -247,19 +256,29 @@ class OrganizationStore:
         return {name: tuple(users) for name, users in groups.items()}
 
     async def create_label(
-        self, org_id: str, path: str, auto_share: Sequence[str], color: str | None = None
+        self,
+        org_id: str,
+        path: str,
+        auto_share: Sequence[str],
+        color: str | None = None,
+        visibility: str = "organization",
     ) -> LabelRecord:
-        label = LabelRecord(new_id(), org_id, path.strip("/"), tuple(auto_share), color)
+        if visibility not in LABEL_VISIBILITY:
+            raise InvalidInput(
+                f"visibility is one of {', '.join(LABEL_VISIBILITY)}", field="visibility"
+            )
+        label = LabelRecord(new_id(), org_id, path.strip("/"), tuple(auto_share), color, visibility)
         try:
             async with self.db.transaction() as tx:
                 await self._below_limit(tx, org_id, "labels", MAX_LABELS)
                 await tx.execute(
-                    "INSERT INTO labels (id, org_id, path, color, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO labels (id, org_id, path, color, visibility, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
                     label.id,
                     org_id,
                     label.path,
                     color,
+                    visibility,
                     now_ms(),
                 )
                 if auto_share:
@@ -274,7 +293,9 @@ class OrganizationStore:
     async def labels(self, org_id: str) -> list[LabelRecord]:
         async with self.db.transaction(readonly=True) as tx:
             rows = await tx.fetchall(
-                "SELECT id, org_id, path, color FROM labels WHERE org_id = ? ORDER BY path", org_id
+                "SELECT id, org_id, path, color, visibility FROM labels WHERE org_id = ?"
+                " ORDER BY path",
+                org_id,
             )
             shares = await tx.fetchall(
                 "SELECT s.label_id, s.user_id FROM label_auto_share s"
@@ -285,16 +306,17 @@ class OrganizationStore:
         for label_id, user_id in shares:
             auto.setdefault(str(label_id), []).append(str(user_id))
         return [
-            LabelRecord(str(i), str(o), str(p), tuple(sorted(auto.get(str(i), []))), c)
-            for i, o, p, c in rows
+            LabelRecord(str(i), str(o), str(p), tuple(sorted(auto.get(str(i), []))), c, str(v))
+            for i, o, p, c, v in rows
         ]
 
     async def update_labels(self, org_id: str, changes: dict[str, dict[str, object]]) -> None:
-        """In one transaction, per label id: a new `path`, `color` and `auto_share` users."""
+        """In one transaction, per label id: a new `path`, `color`, `visibility` and
+        `auto_share` users."""
         try:
             async with self.db.transaction() as tx:
                 for label_id, change in changes.items():
-                    for column in ("path", "color"):
+                    for column in ("path", "color", "visibility"):
                         if column in change:
                             await tx.execute(
                                 f"UPDATE labels SET {column} = ? WHERE id = ? AND org_id = ?",
