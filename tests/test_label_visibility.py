@@ -91,6 +91,8 @@ async def test_visibility_through_the_apis(live_server: LiveServer) -> None:
         assert (label in [item["id"] for item in missive]) is sees
         page = await _get(live_server, person, f"/api/mailboxes/label?label={label}")
         assert page.status_code == (200 if sees else 404)
+        listed_convs = await _get(live_server, person, f"/v1/conversations?shared_label={label}")
+        assert listed_convs.status_code == (200 if sees else 404)
         counts = (await _get(live_server, person, "/api/counts")).json()["labels"]
         assert (label in counts) is (sees and person is not admin)  # unread for bob only
     # anyone chooses visibility when creating; only owners and admins change it later

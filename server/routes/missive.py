@@ -127,6 +127,10 @@ async def list_conversations(request: Request) -> Response:
     limit = _int(request, "limit", 25, 50)
     until = _int(request, "until", 0, 2**40) if request.query_params.get("until") else None
     org_ids = await _orgs(services, user, request)
+    if argument == "label" and org_ids:
+        seen = {label.id for label in await visible_labels(services.storage, org_ids[0], user.id)}
+        if value not in seen:
+            raise NotFound(f"no shared label {value}", field="shared_label")
     query = MailboxQuery(
         user_id=user.id,
         org_id=org_ids[0] if org_ids else "",
