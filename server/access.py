@@ -26,6 +26,11 @@ async def grant_for(storage: Storage, user: User | None, name: str) -> Grant:
         raise AccessDenied(CloseCode.NOT_FOUND, f"no such document: {name}")
     if parsed.kind == "draft" and record.owner_id == user.id:
         return Grant(identity, read_only=False)
+    if parsed.kind == "draft":  # a reply draft: everyone with access to its conversation
+        draft = await storage.get_draft(parsed.id)
+        conv_id = draft.conversation_id if draft is not None else None
+        if conv_id and await storage.conversation_access(conv_id, user.id):
+            return Grant(identity, read_only=draft is not None and draft.status != "editing")
     if parsed.kind == "conv" and await storage.conversation_access(parsed.id, user.id):
         return Grant(identity, read_only=True)  # conversations are written by the server
     raise AccessDenied(CloseCode.FORBIDDEN, f"you may not open {name}")

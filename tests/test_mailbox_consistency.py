@@ -10,6 +10,7 @@ from typing import Any
 
 from server.actions.directory import load_directory
 from server.conversations import (
+    machine_drafts,
     machine_mail,
     machine_personal,
     machine_snooze,
@@ -58,6 +59,13 @@ def _random_action(rng: random.Random, users: list[str], team: str, now: int) ->
             now=now,
             directory=d,
             summary=MessageSummary(f"o{rng.random()}", "out", "support@acme.test", "Re", "", now),
+        ),
+        lambda c, d: machine_drafts.add_draft(
+            c, actor, draft_id=f"d{rng.random()}", now=now, directory=d
+        ),
+        lambda c, d: (
+            c.drafts
+            and machine_drafts.discard_draft(c, actor, draft_id=c.drafts[0], now=now, directory=d)
         ),
         lambda c, d: machine_trash.mark_spam(c, actor, now=now, directory=d),
         lambda c, d: machine_trash.not_spam(c, actor, now=now, directory=d),
@@ -117,7 +125,7 @@ async def test_index_mailboxes_equal_the_pure_predicates(live_server: LiveServer
                 await services.conversations.change(conv.id, change)
     convs = [await services.conversations.read(cid) for cid in conv_ids]
     simple = ["inbox", "all", "assigned_to_me", "assigned_to_others", "closed", "snoozed",
-              "trash", "starred", "team_inboxes", "sent"]  # fmt: skip
+              "trash", "starred", "team_inboxes", "sent", "drafts"]  # fmt: skip
     for user in users:
         for mailbox in simple:
             expected = {c.id for c in convs if in_mailbox(c, user, mailbox, directory, now)}

@@ -198,6 +198,8 @@ CASES: list[tuple[str, Conversation, str, str, dict[str, str], bool]] = [
     ("spam-no-access", make({"alice": ""}, spam=True), "bob", "spam", {}, False),
     ("sent", replied(make({"alice": ""})), "alice", "sent", {}, True),
     ("sent-nothing-outbound", make({"alice": ""}), "alice", "sent", {}, False),
+    ("drafts", make({"alice": ""}, drafts=["d1"]), "alice", "drafts", {}, True),
+    ("drafts-none", make({"alice": ""}), "alice", "drafts", {}, False),
     ("sent-trashed", replied(make({"alice": "trashed"})), "alice", "sent", {}, False),
     ("starred", make({"alice": "starred"}), "alice", "starred", {}, True),
     ("starred-by-someone-else", make({"alice": "starred", "bob": ""}), "bob", "starred", {}, False),

@@ -25,6 +25,7 @@ class ConversationRow:
     assignee_ids: str  # comma-joined, for list rows
     last_activity_at: int
     sent_at: int | None  # the last outbound message (the Sent mailbox)
+    drafts_count: int  # live drafts listed (the Drafts mailbox)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def project(conv: Conversation) -> ConversationIndex:
         assignee_ids=",".join(conv.assignees),
         last_activity_at=conv.last_activity_at,
         sent_at=max((m.at for m in conv.messages if m.direction == "out"), default=None),
+        drafts_count=len(conv.drafts),
     )
     users = tuple(_user_row(conv, uid, state) for uid, state in sorted(conv.users.items()))
     keys = {("post", post.id) for post in conv.posts}

@@ -29,6 +29,7 @@ Mailbox = Literal[
     "starred",
     "label",
     "sent",
+    "drafts",
 ]
 MAILBOXES: frozenset[str] = frozenset(get_args(Mailbox))
 TEAM_MAILBOXES: frozenset[str] = frozenset({"team_inbox", "team_all", "team_closed"})
@@ -100,6 +101,8 @@ def _listed(
         return label in conv.labels and directory.label_visible(label, user)
     if mailbox == "sent":
         return any(m.direction == "out" for m in conv.messages)
+    if mailbox == "drafts":
+        return bool(conv.drafts)
     return True  # all
 
 

@@ -66,6 +66,8 @@ class Draft:
     author_id: str
     subject: str
     created_at: int
+    conversation_id: str | None = None  # a reply draft: co-written by the conversation's people
+    status: str = "editing"  # or "discarded"
 
 
 class Storage(UpdateLog, Protocol):
@@ -157,10 +159,18 @@ class Storage(UpdateLog, Protocol):
     async def document_names(self, kind: str) -> list[str]: ...
 
     async def create_draft(
-        self, draft_id: str, org_id: str, author_id: str, subject: str, initial_update: bytes
+        self,
+        draft_id: str,
+        org_id: str,
+        author_id: str,
+        subject: str,
+        initial_update: bytes,
+        conversation_id: str | None = None,
     ) -> Draft:
         """Create the draft row and its `draft:<id>` document (with seq 1) in one transaction."""
         ...
+
+    async def set_draft_status(self, draft_id: str, status: str) -> None: ...
 
     async def get_draft(self, draft_id: str) -> Draft | None: ...
 

@@ -49,20 +49,27 @@ class DocumentStore:
         return DocumentRecord(*row) if row is not None else None
 
     async def create_draft(
-        self, draft_id: str, org_id: str, author_id: str, subject: str, initial_update: bytes
+        self,
+        draft_id: str,
+        org_id: str,
+        author_id: str,
+        subject: str,
+        initial_update: bytes,
+        conversation_id: str | None = None,
     ) -> Draft:
-        draft = Draft(draft_id, org_id, author_id, subject, now_ms())
+        draft = Draft(draft_id, org_id, author_id, subject, now_ms(), conversation_id)
         document = DocumentRecord(f"draft:{draft_id}", "draft", org_id, author_id, draft.created_at)
         try:
             async with self.db.transaction() as tx:
                 await tx.execute(
-                    "INSERT INTO drafts (id, org_id, author_id, subject, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO drafts (id, org_id, author_id, subject, created_at,"
+                    " conversation_id) VALUES (?, ?, ?, ?, ?, ?)",
                     draft.id,
                     org_id,
                     author_id,
                     subject,
                     draft.created_at,
+                    conversation_id,
                 )
                 await _insert_document(tx, document, initial_update)
         except UniqueViolation:
@@ -72,10 +79,15 @@ class DocumentStore:
     async def get_draft(self, draft_id: str) -> Draft | None:
         async with self.db.transaction(readonly=True) as tx:
             row = await tx.fetchone(
-                "SELECT id, org_id, author_id, subject, created_at FROM drafts WHERE id = ?",
+                "SELECT id, org_id, author_id, subject, created_at, conversation_id, status"
+                " FROM drafts WHERE id = ?",
                 draft_id,
             )
         return Draft(*row) if row is not None else None
+
+    async def set_draft_status(self, draft_id: str, status: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE drafts SET status = ? WHERE id = ?", status, draft_id)
 
     async def delete_draft(self, draft_id: str) -> bool:
         async with self.db.transaction() as tx:

@@ -56,6 +56,7 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
         "cu.activity_at",
     ),
     "spam": ("c.spam AND c.merged_into IS NULL", (), "cu.activity_at"),
+    "drafts": (f"c.drafts_count > 0 AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "sent": (f"c.sent_at IS NOT NULL AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "starred": (f"cu.starred AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "label": (
@@ -73,8 +74,8 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
         "cu.activity_at",
     ),
 }
-# Drafts and Send Later arrive with the drafts-and-sending issue: empty until then.
-NOT_YET = frozenset({"drafts", "send_later"})
+# Send Later arrives with the drafts-and-sending issue: empty until then.
+NOT_YET = frozenset({"send_later"})
 MAILBOXES = frozenset(PREDICATES) | NOT_YET
 COUNTED = ("inbox", "assigned_to_me", "starred", "team_inboxes")  # unread counts per mailbox
 

@@ -1,0 +1,53 @@
+"""Reply drafts in a conversation (state machine rows 45, 47).
+
+A reply draft is a `draft:<id>` document that everyone with access to the conversation
+co-writes; the conversation lists it, which puts the conversation in every such person's
+Drafts mailbox. Starting one is the author's own act: they watch the conversation if their
+"auto-watch on draft" preference says so (the default), and nobody else's Inbox moves.
+Discarding takes it out of everyone's Drafts and leaves a `draft_discarded` event from
+which it can be restored.
+"""
+
+from __future__ import annotations
+
+from server.conversations.machine_base import check_actor, record, refuse_room
+from server.conversations.model import Conversation, Directory
+from server.errors import Conflict, InvalidInput
+
+
+def add_draft(
+    conv: Conversation, actor: str, *, draft_id: str, now: int, directory: Directory
+) -> None:
+    state = check_actor(conv, actor, directory)
+    refuse_room(conv, "given an email draft")
+    if draft_id in conv.drafts:
+        raise Conflict(f"draft {draft_id} is already here", field="draft")
+    conv.drafts.append(draft_id)
+    if directory.prefs(actor).auto_watch_draft:
+        state.watching = True
+
+
+def discard_draft(
+    conv: Conversation, actor: str, *, draft_id: str, now: int, directory: Directory
+) -> None:
+    check_actor(conv, actor, directory)
+    if draft_id not in conv.drafts:
+        raise InvalidInput(f"no draft {draft_id} in this conversation", field="draft")
+    conv.drafts.remove(draft_id)
+    record(conv, "draft_discarded", actor, now, draft=draft_id)
+
+
+def restore_draft(
+    conv: Conversation, actor: str, *, draft_id: str, now: int, directory: Directory
+) -> None:
+    """Undo a discard, from its timeline event."""
+    check_actor(conv, actor, directory)
+    discarded = any(
+        e.type == "draft_discarded" and e.data.get("draft") == draft_id for e in conv.events
+    )
+    if not discarded:
+        raise InvalidInput(f"no discarded draft {draft_id} in this conversation", field="draft")
+    if draft_id in conv.drafts:
+        return
+    conv.drafts.append(draft_id)
+    record(conv, "draft_restored", actor, now, draft=draft_id)

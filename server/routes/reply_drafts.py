@@ -1,0 +1,110 @@
+"""Reply drafts of a conversation (rows 45, 47): start one, discard it, restore it.
+
+Starting a reply creates its `draft:<id>` document seeded once, here, before anyone can
+connect — subject "Re: …" and the last sender as recipient — so two people opening the
+reply at once never seed it twice. Everyone with access to the conversation co-writes it
+(`server/access.py`) and finds the conversation in their Drafts mailbox.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from crdt.schemas import draft_seed
+from server.actions.directory import load_directory
+from server.auth import require_user
+from server.conversations.machine_drafts import add_draft, discard_draft, restore_draft
+from server.conversations.model import Conversation
+from server.errors import AppError, Forbidden, NotFound
+from server.json import json_response
+from server.services import Services, services_of
+from server.storage.base import Draft, User
+
+
+def reply_subject(subject: str) -> str:
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}".strip()
+
+
+def reply_recipients(conv: Conversation) -> list[str]:
+    inbound = [m for m in conv.messages if m.direction == "in"]
+    return [max(inbound, key=lambda m: m.at).from_address] if inbound else []
+
+
+async def start_reply(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    conv_id = request.path_params["conv_id"]
+    org_id = await _readable(services, user, conv_id)
+    directory = await load_directory(services.storage, org_id)
+    conv = await services.conversations.read(conv_id)
+    draft_id = str(uuid.uuid4())
+    subject = reply_subject(conv.subject)
+    to = reply_recipients(conv)
+    seed = draft_seed(subject, [""], {"to_fields": [{"address": a} for a in to]} if to else {})
+    await services.storage.create_draft(draft_id, org_id, user.id, subject, seed, conv_id)
+    now = int(time.time() * 1000)
+    try:
+        await services.conversations.change(
+            conv_id,
+            lambda c: add_draft(c, user.id, draft_id=draft_id, now=now, directory=directory),
+        )
+    except AppError:
+        await services.storage.delete_draft(draft_id)  # refused: leave no orphan document
+        raise
+    body = {"id": draft_id, "document": f"draft:{draft_id}", "conversation": conv_id,
+            "subject": subject, "to": to}  # fmt: skip
+    return json_response({"draft": body}, status_code=201)
+
+
+async def _readable(services: Services, user: User, conv_id: str) -> str:
+    found = await services.storage.conversation_org(conv_id)
+    if found is None or found[1]:
+        raise NotFound(f"no conversation {conv_id}")
+    if not await services.storage.conversation_access(conv_id, user.id):
+        raise Forbidden("you have no access to this conversation")
+    return found[0]
+
+
+async def _reply_draft(services: Services, user: User, draft_id: str) -> tuple[Draft, str]:
+    draft = await services.storage.get_draft(draft_id)
+    if draft is None or draft.conversation_id is None:
+        raise NotFound(f"no reply draft {draft_id}")
+    org_id = await _readable(services, user, draft.conversation_id)
+    return draft, org_id
+
+
+async def discard(request: Request) -> Response:
+    return await _set_status(request, "discarded")
+
+
+async def restore(request: Request) -> Response:
+    return await _set_status(request, "editing")
+
+
+async def _set_status(request: Request, status: str) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    draft, org_id = await _reply_draft(services, user, request.path_params["draft_id"])
+    assert draft.conversation_id is not None
+    directory = await load_directory(services.storage, org_id)
+    now = int(time.time() * 1000)
+    action = discard_draft if status == "discarded" else restore_draft
+
+    def change(conv: Conversation) -> None:
+        action(conv, user.id, draft_id=draft.id, now=now, directory=directory)
+
+    await services.conversations.change(draft.conversation_id, change)
+    await services.storage.set_draft_status(draft.id, status)
+    return json_response({"draft": {"id": draft.id, "status": status}})
+
+
+routes: list[BaseRoute] = [
+    Route("/api/conversations/{conv_id}/drafts", start_reply, methods=["POST"]),
+    Route("/api/drafts/{draft_id}/discard", discard, methods=["POST"]),
+    Route("/api/drafts/{draft_id}/restore", restore, methods=["POST"]),
+]
