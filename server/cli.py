@@ -116,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--share-with", action="append", help="team:NAME or user:EMAIL (repeatable)"
     )
     new_account.add_argument("--delivery", choices=("inbox", "team_inbox"), default="inbox")
+    new_account.add_argument("--smtp-host", help="the account's outgoing server")
+    new_account.add_argument("--smtp-port", type=int, default=587)
+    new_account.add_argument(
+        "--smtp-security", choices=("none", "starttls", "tls"), default="starttls",
+        help="none only for a loopback server",
+    )  # fmt: skip
+    new_account.add_argument("--smtp-username")
+    new_account.add_argument("--smtp-password", help="sealed with the server's secret key")
 
     mail = command("import", cli_org.import_mail, "import .eml and mbox files for an account")
     mail.add_argument("address")

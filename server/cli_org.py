@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from server.actions import smtp_accounts
 from server.cli_commands import CommandError, storage_for
 from server.conversations.document import new_conversation_doc, read_conversation
 from server.conversations.index import project
+from server.errors import AppError
 from server.settings import Settings
 from server.storage.base import Storage
 
@@ -101,6 +103,10 @@ async def reindex(settings: Settings, args: argparse.Namespace) -> dict[str, Any
     return {"rebuilt": rebuilt, "message": f"rebuilt the index of {rebuilt} conversations"}
 
 
+def smtp_summary(args: argparse.Namespace) -> str:
+    return f"{args.smtp_host}:{args.smtp_port} ({args.smtp_security})"
+
+
 async def account_create(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     async with storage_for(settings) as storage:
         org_id = await _org_id(storage, args.org)
@@ -119,15 +125,30 @@ async def account_create(settings: Settings, args: argparse.Namespace) -> dict[s
         if args.delivery == "team_inbox" and team_id is None:
             raise CommandError("--delivery team_inbox needs --share-with team:NAME")
         shared = [(user, False) for user in dict.fromkeys(users) if user != owner]
+        smtp = None
+        if args.smtp_host:
+            smtp = smtp_accounts.SmtpInput(
+                args.smtp_host, args.smtp_port, args.smtp_security,
+                args.smtp_username, args.smtp_password,
+            )  # fmt: skip
+            try:
+                smtp_accounts.check(smtp)
+            except AppError as exc:
+                raise CommandError(f"--{(exc.field or 'smtp').replace('.', '-')}: {exc}") from None
         account = await storage.create_account(
             org_id, args.address, owner, args.delivery, team_id, shared
         )
+        if smtp is not None:
+            await smtp_accounts.configure(storage, settings, account, smtp)
     return {
         "id": account.id,
         "address": account.address,
         "delivery": account.delivery,
         "team": account.team_id,
         "shared_with": [user for user, _ in account.shared_with],
+        "smtp": f"{args.smtp_host}:{args.smtp_port} ({args.smtp_security})"
+        if args.smtp_host
+        else None,
         "message": f"created account {account.address} ({account.id})",
     }
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions import smtp_accounts
 from server.actions.directory import visible_labels
 from server.actions.members import sync_rooms
 from server.auth import require_user
@@ -185,6 +186,9 @@ async def create_account(request: Request) -> Response:
         raise InvalidInput("a team_inbox account needs the id of a team", field="team")
     shared = await _members(services, org_id, body, "shared_with")
     archived = set(await _members(services, org_id, body, "auto_archive"))
+    smtp = _smtp_input(body.get("smtp"))
+    if smtp is not None:
+        smtp_accounts.check(smtp)  # named before the account exists
     if delivery == "team_inbox":
         team = teams[str(team_id)]
         shared = list(dict.fromkeys([*shared, *team.active, *team.observers]))
@@ -196,7 +200,39 @@ async def create_account(request: Request) -> Response:
         str(team_id) if delivery == "team_inbox" else None,
         [(user, user in archived) for user in shared if user != owner],
     )
-    return json_response({"account": _account_json(account)}, status_code=201)
+    answer = _account_json(account)
+    if smtp is not None:
+        await smtp_accounts.configure(services.storage, services.settings, account, smtp)
+        answer["smtp"] = {
+            "host": smtp.host,
+            "port": smtp.port,
+            "security": smtp.security,
+            "username": smtp.username,
+        }  # fmt: skip (never the password)
+    return json_response({"account": answer}, status_code=201)
+
+
+def _smtp_input(raw: object) -> smtp_accounts.SmtpInput | None:
+    """`smtp`: `{"host", "port", "security": "none"|"starttls"|"tls", "username"?,
+    "password"?}`."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidInput("'smtp' must be an object", field="smtp")
+    unknown = set(raw) - {"host", "port", "security", "username", "password"}
+    if unknown:
+        raise InvalidInput(f"smtp takes no {sorted(unknown)[0]!r}", field="smtp")
+    host, port, security = raw.get("host"), raw.get("port"), raw.get("security", "starttls")
+    if not isinstance(host, str):
+        raise InvalidInput("'smtp.host' must be a string", field="smtp.host")
+    if not isinstance(port, int) or isinstance(port, bool):
+        raise InvalidInput("'smtp.port' must be a number", field="smtp.port")
+    if not isinstance(security, str):
+        raise InvalidInput("'smtp.security' must be a string", field="smtp.security")
+    for key in ("username", "password"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise InvalidInput(f"'smtp.{key}' must be a string", field=f"smtp.{key}")
+    return smtp_accounts.SmtpInput(host, port, security, raw.get("username"), raw.get("password"))
 
 
 IMPORT_TYPES = ("message/rfc822", "application/mbox")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from server.conversations.index import UserRow
     from server.storage.conversations import ConversationTx, ConversationTxs
     from server.storage.jobs import Job
-    from server.storage.mail import Account, ThreadCandidate
+    from server.storage.mail import Account, StoredSmtp, ThreadCandidate
     from server.storage.mailboxes import MailboxQuery
     from server.storage.members import Member
     from server.storage.organization import LabelRecord, OrgSettings, TeamRecord
@@ -292,6 +292,10 @@ class Storage(UpdateLog, Protocol):
     ) -> Account: ...
 
     async def accounts_by_address(self, address: str) -> list[Account]: ...
+
+    async def set_account_smtp(self, account_id: str, smtp: StoredSmtp) -> None: ...
+
+    async def account_smtp(self, account_id: str) -> StoredSmtp | None: ...
 
     async def accounts_of(self, org_id: str) -> list[Account]: ...
 

@@ -24,6 +24,17 @@ class Account:
 
 
 @dataclass(frozen=True)
+class StoredSmtp:
+    """An account's SMTP server as stored: the password stays sealed (`server.sealing`)."""
+
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password_sealed: bytes | None
+
+
+@dataclass(frozen=True)
 class ThreadCandidate:
     """A conversation holding a stored copy of a message a new mail may thread onto."""
 
@@ -34,6 +45,36 @@ class ThreadCandidate:
 
 class MailStore:
     db: Database
+
+    async def set_account_smtp(self, account_id: str, smtp: StoredSmtp) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO account_smtp (account_id, host, port, security, username,"
+                " password_sealed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (account_id) DO UPDATE SET host = excluded.host,"
+                " port = excluded.port, security = excluded.security,"
+                " username = excluded.username, password_sealed = excluded.password_sealed,"
+                " updated_at = excluded.updated_at",
+                account_id,
+                smtp.host,
+                smtp.port,
+                smtp.security,
+                smtp.username,
+                smtp.password_sealed,
+                now_ms(),
+            )
+
+    async def account_smtp(self, account_id: str) -> StoredSmtp | None:
+        async with self.db.transaction(readonly=True) as tx:
+            row = await tx.fetchone(
+                "SELECT host, port, security, username, password_sealed FROM account_smtp"
+                " WHERE account_id = ?",
+                account_id,
+            )
+        if row is None:
+            return None
+        sealed = bytes(row[4]) if row[4] is not None else None
+        return StoredSmtp(str(row[0]), int(row[1]), str(row[2]), row[3], sealed)
 
     async def create_account(
         self,
