@@ -16,6 +16,7 @@ class CloseCode(IntEnum):
     AUTH_TIMEOUT = 4408
     UNKNOWN_MESSAGE = 4415
     DOCUMENT_TOO_LARGE = 4413
+    LOCKED = 4423  # a draft being sent: reopen it read-only
     ROOM_FULL = 4429
     PRE_AUTH_LIMIT = 4431
     TOO_MANY_DOCUMENTS = 4432

@@ -10,7 +10,7 @@ import anyio
 from starlette.requests import HTTPConnection
 
 from crdt.manager import RoomManager
-from server.actions import snoozes
+from server.actions import sending, snoozes
 from server.actions.runner import ConversationWriter
 from server.ratelimit import RateLimiter
 from server.rooms import open_room_manager
@@ -51,9 +51,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             snoozes.register(scheduler, writer)
             stream = UserStream(rooms.feeds)
             writer.listen(stream.changed)
-            tasks.start_soon(scheduler.run)
-            tasks.start_soon(stream.run)
-            yield Services(
+            services = Services(
                 settings=settings,
                 storage=storage,
                 rooms=rooms,
@@ -61,6 +59,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 conversations=writer,
                 scheduler=scheduler,
             )
+            sending.register(scheduler, services)
+            tasks.start_soon(scheduler.run)
+            tasks.start_soon(stream.run)
+            yield services
             tasks.cancel_scope.cancel()
     finally:
         await storage.close()

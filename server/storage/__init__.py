@@ -14,6 +14,7 @@ from server.storage.mailboxes import MailboxStore
 from server.storage.members import MemberStore
 from server.storage.migrations import migrate, schema_version
 from server.storage.organization import OrganizationStore
+from server.storage.outbox import OutboxStore
 
 
 class SqlStorage(
@@ -25,6 +26,7 @@ class SqlStorage(
     JobStore,
     MailStore,
     MemberStore,
+    OutboxStore,
 ):
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from server.storage.mailboxes import MailboxQuery
     from server.storage.members import Member
     from server.storage.organization import LabelRecord, OrgSettings, TeamRecord
+    from server.storage.outbox import OutboxItem
 
 Role = Literal["owner", "admin", "member"]
 ROLES: tuple[Role, ...] = ("owner", "admin", "member")
@@ -292,6 +293,25 @@ class Storage(UpdateLog, Protocol):
     ) -> Account: ...
 
     async def accounts_by_address(self, address: str) -> list[Account]: ...
+
+    # the outbox
+    async def claim_draft(self, draft_id: str) -> bool:
+        """editing -> sending; False when someone else is sending it."""
+        ...
+
+    async def enqueue(self, item: OutboxItem) -> None: ...
+
+    async def outbox_item(self, item_id: str) -> OutboxItem | None: ...
+
+    async def move_outbox(
+        self,
+        item_id: str,
+        frm: tuple[str, ...],
+        to: str,
+        *,
+        code: int | None = None,
+        error: str | None = None,
+    ) -> bool: ...
 
     async def set_account_smtp(self, account_id: str, smtp: StoredSmtp) -> None: ...
 

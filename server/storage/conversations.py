@@ -111,6 +111,19 @@ class ConversationTx:
             return False
         return True
 
+    async def record_sent(self, outbox_id: str, draft_id: str, code: int | None) -> None:
+        """The outbox item was accepted: marked sent with its draft, in the transaction
+        that adds the message to the conversation."""
+        now = now_ms()
+        await self._tx.execute(
+            "UPDATE outbox SET status = 'sent', smtp_code = ?, sent_at = ?, last_error = NULL"
+            " WHERE id = ?",
+            code,
+            now,
+            outbox_id,
+        )
+        await self._tx.execute("UPDATE drafts SET status = 'sent' WHERE id = ?", draft_id)
+
     async def erase(self, conv_id: str) -> None:
         """A conversation deleted forever: its stored mail and index rows go; the document
         stays as a tombstone so holders learn what happened."""

@@ -1,0 +1,251 @@
+"""Sending a reply draft: lock it, snapshot it, build the message once, queue it in the
+outbox, and let the worker hand it to the account's SMTP server.
+
+1. **Lock.** The draft moves from `editing` to `sending` in one conditional update: of two
+   people pressing Send, one wins and the other gets `409`. Everyone holding the draft is
+   disconnected (close code 4423) and can only reopen it read-only, so no edit lands after
+   the snapshot.
+2. **Snapshot.** The draft is read from its log (every acknowledged edit) and rendered:
+   HTML through `crdt.richtext` (sanitised), plain text from the same tree.
+3. **Build once.** The MIME bytes, with a Message-ID chosen now and In-Reply-To/References
+   from the conversation, go into the outbox with a release time (the sender's undo delay).
+   A bad recipient is refused naming the field, and the draft goes back to `editing`.
+4. **Deliver.** The `outbox_send` job claims the item (`queued` → `sending`), delivers it,
+   and on acceptance adds the message to the conversation, marks the item and the draft
+   sent and takes the draft out of Drafts — in one transaction. A transient refusal puts
+   it back in the queue (the job retries with backoff); a permanent one marks it `failed`
+   with the server's words and gives the draft back for editing. If the process dies
+   after the server accepted the message and before that transaction, the job runs again
+   and sends the same bytes with the same Message-ID: SMTP itself cannot promise more
+   (at least once); receivers and our own ingestion recognise the repeat.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pycrdt import Doc, Map, XmlFragment
+
+from crdt.errors import CloseCode, ProtocolError
+from crdt.richtext import render
+from crdt.schemas import new_doc
+from server.actions import smtp_accounts
+from server.actions.directory import load_directory
+from server.conversations.machine_mail import send_message
+from server.conversations.model import Conversation, Directory, MessageSummary
+from server.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from server.scheduler import Scheduler
+from server.storage.conversations import ConversationTx, StoredMessage
+from server.storage.jobs import Job
+from server.storage.outbox import OutboxItem
+from sync.compose import InvalidAddress, Mailbox, Outgoing, build, new_message_id
+from sync.smtp import deliver
+
+if TYPE_CHECKING:
+    from server.services import Services
+
+KIND = "outbox_send"
+MAX_REFERENCES = 20
+
+
+def job_key(item_id: str) -> str:
+    return f"outbox:{item_id}"
+
+
+async def send_draft(
+    services: Services, actor: str, draft_id: str, directory: Directory, undo_s: int = 0
+) -> OutboxItem:
+    storage = services.storage
+    draft = await storage.get_draft(draft_id)
+    if draft is None or draft.conversation_id is None:
+        raise NotFound(f"no reply draft {draft_id}")
+    if not await storage.claim_draft(draft_id):
+        raise Conflict("this draft is already being sent", field="draft")
+    locked = ProtocolError(CloseCode.LOCKED, f"draft {draft_id} is being sent")
+    await services.rooms.evict(f"draft:{draft_id}", locked)
+    try:
+        item = await _prepare(services, actor, draft_id, draft.conversation_id, directory, undo_s)
+    except Exception:
+        await storage.set_draft_status(draft_id, "editing")  # nothing was queued
+        raise
+    await storage.enqueue(item)
+    await storage.schedule_job(job_key(item.id), KIND, item.release_at, {"outbox": item.id})
+    return item
+
+
+async def _prepare(
+    services: Services,
+    actor: str,
+    draft_id: str,
+    conv_id: str,
+    directory: Directory,
+    undo_s: int,
+) -> OutboxItem:
+    conv = await services.conversations.read(conv_id)
+    if draft_id not in conv.drafts:
+        raise Conflict("this draft is no longer in its conversation", field="draft")
+    inbound = [m for m in conv.messages if m.direction == "in" and m.account_id]
+    if not inbound:
+        raise Unprocessable("there is no email here to reply to", field="draft")
+    replying_to = max(inbound, key=lambda m: m.at)
+    accounts = {a.id: a for a in await services.storage.accounts_of(conv.org_id)}
+    account = accounts.get(replying_to.account_id or "")
+    if account is None:
+        raise Unprocessable("the account this mail came through is gone", field="draft")
+    doc = await _snapshot(services, draft_id)
+    headers: dict[str, Any] = doc.get("headers", type=Map).to_py() or {}
+    rendered = render(doc.get("body", type=XmlFragment))
+    domain = account.address.rpartition("@")[2]
+    message_id = new_message_id(domain)
+    references = [m.rfc_message_id.strip("<>") for m in conv.messages if m.rfc_message_id]
+    outgoing = Outgoing(
+        message_id=message_id,
+        sender=Mailbox(account.address),
+        to=_mailboxes(headers, "to_fields"),
+        cc=_mailboxes(headers, "cc_fields"),
+        bcc=_mailboxes(headers, "bcc_fields"),
+        subject=str(headers.get("subject") or ""),
+        text=rendered.text,
+        html=rendered.html,
+        date=datetime.now(UTC),
+        in_reply_to=(replying_to.rfc_message_id or "").strip("<>") or None,
+        references=references[-MAX_REFERENCES:],
+    )
+    try:
+        raw = build(outgoing)
+    except InvalidAddress as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
+    now = int(time.time() * 1000)
+    return OutboxItem(
+        id=str(uuid.uuid4()),
+        org_id=conv.org_id,
+        draft_id=draft_id,
+        conversation_id=conv_id,
+        account_id=account.id,
+        actor_id=actor,
+        rfc_message_id=f"<{message_id}>",
+        sender=account.address,
+        recipients=outgoing.recipients(),
+        subject=outgoing.subject,
+        preview=rendered.text.strip()[:200],
+        raw=raw,
+        release_at=now + undo_s * 1000,
+    )
+
+
+async def _snapshot(services: Services, draft_id: str) -> Doc[Any]:
+    """The draft as its log holds it: every acknowledged edit, nothing after the lock."""
+    name = f"draft:{draft_id}"
+    stored = await services.storage.load_document(name)
+    doc = new_doc(name)
+    if stored.snapshot is not None:
+        doc.apply_update(stored.snapshot)
+    for _, update in stored.updates:
+        doc.apply_update(update)
+    return doc
+
+
+def _mailboxes(headers: dict[str, Any], key: str) -> list[Mailbox]:
+    value = headers.get(key) or []
+    out = []
+    for index, item in enumerate(value if isinstance(value, list) else []):
+        if not isinstance(item, dict) or not isinstance(item.get("address"), str):
+            raise InvalidInput(f"{key}[{index}] needs an address", field=f"{key}[{index}]")
+        out.append(Mailbox(str(item["address"]).strip(), str(item.get("name") or "")))
+    return out
+
+
+async def recall(services: Services, item_id: str) -> OutboxItem:
+    """Undo send: a message still waiting out its delay goes back to being a draft."""
+    item = await services.storage.outbox_item(item_id)
+    if item is None:
+        raise NotFound(f"no outgoing message {item_id}")
+    if item.release_at <= int(time.time() * 1000) or not await services.storage.move_outbox(
+        item_id, ("queued",), "recalled"
+    ):
+        raise Conflict("too late: the message is on its way", field="outbox")
+    await services.storage.cancel_job(job_key(item_id))
+    await services.storage.set_draft_status(item.draft_id, "editing")
+    return item
+
+
+def register(scheduler: Scheduler, services: Services) -> None:
+    async def send(job: Job) -> None:
+        await deliver_item(services, str(job.payload["outbox"]))
+
+    scheduler.register(KIND, send)
+
+
+async def deliver_item(services: Services, item_id: str) -> str:
+    """Hand one outbox item to SMTP; its status afterwards. Raising makes the scheduler
+    try again later (a transient refusal)."""
+    storage = services.storage
+    item = await storage.outbox_item(item_id)
+    if item is None or item.status in ("sent", "failed", "recalled"):
+        return item.status if item is not None else "gone"
+    # queued, or sending after a crash: the server may have it already; same bytes again
+    await storage.move_outbox(item_id, ("queued", "sending"), "sending")
+    accounts = {a.id: a for a in await storage.accounts_of(item.org_id)}
+    account = accounts.get(item.account_id)
+    server = (
+        await smtp_accounts.server_for(storage, services.settings, account)
+        if account is not None
+        else None
+    )
+    if server is None:
+        return await _failed(services, item, None, "the account has no outgoing server")
+    result = await deliver(server, item.sender, item.recipients, item.raw)
+    if result.outcome == "retry":
+        await storage.move_outbox(item_id, ("sending",), "queued", code=result.code,
+                                  error=result.message)  # fmt: skip
+        raise TemporaryFailure(f"{result.code or ''} {result.message}".strip())
+    if result.outcome == "failed":
+        return await _failed(services, item, result.code, result.message)
+    await _record_sent(services, item, result.code)
+    return "sent"
+
+
+class TemporaryFailure(Exception):
+    """The server said "not now": the scheduler retries the job with backoff."""
+
+
+async def _record_sent(services: Services, item: OutboxItem, code: int | None) -> None:
+    directory = await _directory(services, item.org_id)
+    now = int(time.time() * 1000)
+    summary = MessageSummary(
+        id=item.id, direction="out", from_address=item.sender, subject=item.subject,
+        preview=item.preview, at=now, account_id=item.account_id,
+        rfc_message_id=item.rfc_message_id,
+    )  # fmt: skip
+
+    def change(conv: Conversation) -> None:
+        if item.draft_id in conv.drafts:
+            conv.drafts.remove(item.draft_id)
+        send_message(conv, item.actor_id, summary=summary, now=now, directory=directory)
+
+    async def rows(tx: ConversationTx, conv: Conversation) -> None:
+        await tx.insert_message(
+            StoredMessage(
+                item.id, item.org_id, conv.id, item.account_id, item.rfc_message_id,
+                item.rfc_message_id, "out", item.sender, item.subject, now, item.raw,
+            )
+        )  # fmt: skip
+        await tx.record_sent(item.id, item.draft_id, code)
+
+    await services.conversations.change(item.conversation_id, change, rows)
+
+
+async def _failed(services: Services, item: OutboxItem, code: int | None, why: str) -> str:
+    """A permanent refusal: shown on the item, and the draft is editable again."""
+    await services.storage.move_outbox(
+        item.id, ("queued", "sending"), "failed", code=code, error=why
+    )
+    await services.storage.set_draft_status(item.draft_id, "editing")
+    return "failed"
+
+
+async def _directory(services: Services, org_id: str) -> Directory:
+    return await load_directory(services.storage, org_id)

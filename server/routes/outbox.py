@@ -1,0 +1,85 @@
+"""Sending reply drafts: `POST /api/drafts/{id}/send`, the outbox item's state, and undo
+send (`POST /api/outbox/{id}/recall`). The pipeline is `server/actions/sending.py`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from server.actions import sending
+from server.actions.directory import load_directory
+from server.auth import require_user
+from server.errors import Forbidden, InvalidInput, NotFound
+from server.json import json_response, read_json_object
+from server.services import Services, services_of
+from server.storage.base import User
+from server.storage.outbox import OutboxItem
+
+UNDO_DELAYS = (0, 5, 10, 30)  # seconds, as the product offers them
+
+
+def _item_json(item: OutboxItem) -> dict[str, object]:
+    return {
+        "id": item.id, "draft": item.draft_id, "conversation": item.conversation_id,
+        "message_id": item.rfc_message_id, "status": item.status,
+        "release_at": item.release_at // 1000, "attempts": item.attempts,
+        "smtp_code": item.smtp_code, "error": item.last_error,
+    }  # fmt: skip
+
+
+async def _conversation_org(services: Services, user: User, conv_id: str) -> str:
+    found = await services.storage.conversation_org(conv_id)
+    if found is None:
+        raise NotFound(f"no conversation {conv_id}")
+    if not await services.storage.conversation_access(conv_id, user.id):
+        raise Forbidden("you have no access to this conversation")
+    return found[0]
+
+
+async def send(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    draft = await services.storage.get_draft(request.path_params["draft_id"])
+    if draft is None or draft.conversation_id is None:
+        raise NotFound("no such reply draft")
+    org_id = await _conversation_org(services, user, draft.conversation_id)
+    body = await read_json_object(request)
+    undo_s = body.get("undo_s", 0)
+    if undo_s not in UNDO_DELAYS or isinstance(undo_s, bool):
+        raise InvalidInput(f"undo_s is one of {UNDO_DELAYS}", field="undo_s")
+    directory = await load_directory(services.storage, org_id)
+    item = await sending.send_draft(services, user.id, draft.id, directory, undo_s)
+    return json_response({"outbox": _item_json(item)}, status_code=202)
+
+
+async def _item(services: Services, user: User, item_id: str) -> OutboxItem:
+    item = await services.storage.outbox_item(item_id)
+    if item is None:
+        raise NotFound(f"no outgoing message {item_id}")
+    await _conversation_org(services, user, item.conversation_id)
+    return item
+
+
+async def show(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    item = await _item(services, user, request.path_params["item_id"])
+    return json_response({"outbox": _item_json(item)})
+
+
+async def recall(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    item = await _item(services, user, request.path_params["item_id"])
+    await sending.recall(services, item.id)
+    fresh = await services.storage.outbox_item(item.id)
+    assert fresh is not None
+    return json_response({"outbox": _item_json(fresh)})
+
+
+routes: list[BaseRoute] = [
+    Route("/api/drafts/{draft_id}/send", send, methods=["POST"]),
+    Route("/api/outbox/{item_id}", show, methods=["GET"]),
+    Route("/api/outbox/{item_id}/recall", recall, methods=["POST"]),
+]

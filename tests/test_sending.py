@@ -1,0 +1,168 @@
+"""Sending a co-written reply through the outbox to a real SMTP server (aiosmtpd on
+loopback), on both backends: the exact merged text with threading headers, once even when
+two people press Send, undo within the delay, and a refusal that leaves the draft
+recoverable with the server's words on the message."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from pycrdt import Map
+
+from server.actions import smtp_accounts
+from tests.fixtures.server import LiveServer, Person, make_person
+from tests.fixtures.smtp import SmtpFixture
+from tests.test_import import ORDER
+from tests.yclient import yws
+
+RFC822 = {"content-type": "message/rfc822"}
+
+
+async def _setup(live: LiveServer, smtp: SmtpFixture) -> tuple[Person, Person, str, str]:
+    """alice (owner) and bob share support@acme.test, which sends through `smtp`; a mail
+    has come in; alice started a reply. (alice, bob, conversation, draft)"""
+    services = live.services
+    alice = await make_person(services, "alice@acme.test")
+    bob = await make_person(services, "bob@acme.test")
+    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
+        await tx.execute("UPDATE memberships SET role = 'owner' WHERE user_id = ?", alice.user.id)
+    account = await services.storage.create_account(
+        alice.org.id, "support@acme.test", alice.user.id, "inbox", None, [(bob.user.id, False)]
+    )
+    relay = smtp_accounts.SmtpInput(smtp.host, smtp.port, "none")
+    await smtp_accounts.configure(services.storage, services.settings, account, relay)
+    async with live.client(alice.token) as http:
+        imported = await http.post(
+            "/api/admin/accounts/support@acme.test/import", content=ORDER, headers=RFC822
+        )
+        [conv] = imported.json()["conversations"]
+        draft = (await http.post(f"/api/conversations/{conv}/drafts")).json()["draft"]["id"]
+    return alice, bob, conv, draft
+
+
+async def _until(http: httpx.AsyncClient, item: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 15
+    while True:
+        current: dict[str, Any] = (await http.get(f"/api/outbox/{item}")).json()["outbox"]
+        if current["status"] == status or time.monotonic() > deadline:
+            assert current["status"] == status, current
+            return current
+        await asyncio.sleep(0.1)
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+async def test_a_co_written_reply_is_sent_once_with_threading_headers(
+    live_server: LiveServer, loopback_smtp: SmtpFixture
+) -> None:
+    alice, bob, conv, draft = await _setup(live_server, loopback_smtp)
+    name = f"draft:{draft}"
+    async with (
+        yws(live_server.ws, name, alice.token) as a,
+        yws(live_server.ws, name, bob.token) as b,
+    ):
+        await asyncio.wait_for(asyncio.gather(a.synced.wait(), b.synced.wait()), 5)
+        a.write_paragraph("Hello Carla,")
+        b.write_paragraph("Your order ships today.")
+        await a.flush()
+        await b.flush()
+        await a.wait_saved()
+        await b.wait_saved()
+
+        def merged() -> bool:
+            return "Hello Carla," in a.text() and "ships today" in a.text()
+
+        await a.wait_for(merged)
+        expected = a.text()
+        async with live_server.client(alice.token) as h1, live_server.client(bob.token) as h2:
+            first, second = await asyncio.gather(
+                h1.post(f"/api/drafts/{draft}/send", json={}),
+                h2.post(f"/api/drafts/{draft}/send", json={}),
+            )
+        codes = sorted([first.status_code, second.status_code])
+        assert codes == [202, 409], (first.text, second.text)
+        code, _ = await a.wait_closed()  # editors are let go: the draft is locked
+        assert code == 4423
+    item = (first if first.status_code == 202 else second).json()["outbox"]
+    async with live_server.client(alice.token) as http:
+        done = await _until(http, item["id"], "sent")
+        assert done["smtp_code"] == 250
+        [received] = loopback_smtp.sink.received
+        assert received.recipients == ["carla@example.com"]
+        message = _parsed(received.data)
+        assert message["In-Reply-To"] == "<order-1@example.com>"
+        assert message["References"] == "<order-1@example.com>"
+        assert message["Message-ID"] == item["message_id"]
+        assert message["Subject"] == "Re: Where is my order?"
+        text = message.get_body(preferencelist=("plain",))
+        assert text is not None
+        sent_text = text.get_content().replace("\r\n", "\n").strip()
+        assert [line for line in sent_text.split("\n") if line] == [
+            line for line in expected.split("\n") if line
+        ]
+        state = (await http.get(f"/api/conversations/{conv}")).json()["conversation"]
+        assert state["messages_count"] == 2
+        rows = (await http.get("/api/mailboxes/sent")).json()["conversations"]
+        assert [row["id"] for row in rows] == [conv]
+        assert (await http.get("/api/mailboxes/drafts")).json()["conversations"] == []
+    await asyncio.sleep(0.5)
+    assert len(loopback_smtp.sink.received) == 1  # once, whoever pressed Send
+
+
+async def test_undo_send_within_the_delay_sends_nothing(
+    live_server: LiveServer, loopback_smtp: SmtpFixture
+) -> None:
+    alice, _, _, draft = await _setup(live_server, loopback_smtp)
+    async with live_server.client(alice.token) as http:
+        bad = await http.post(f"/api/drafts/{draft}/send", json={"undo_s": 7})
+        assert (bad.status_code, bad.json()["error"]["field"]) == (400, "undo_s")
+        sent = await http.post(f"/api/drafts/{draft}/send", json={"undo_s": 5})
+        item = sent.json()["outbox"]["id"]
+        recalled = await http.post(f"/api/outbox/{item}/recall")
+        assert recalled.json()["outbox"]["status"] == "recalled"
+        again = await http.post(f"/api/drafts/{draft}/send", json={})  # editable again
+        assert again.status_code == 202, again.text
+        await _until(http, again.json()["outbox"]["id"], "sent")
+    assert len(loopback_smtp.sink.received) == 1
+
+
+async def test_a_refusal_is_shown_and_the_draft_stays_recoverable(
+    live_server: LiveServer, loopback_smtp: SmtpFixture
+) -> None:
+    alice, _, _, draft = await _setup(live_server, loopback_smtp)
+    loopback_smtp.sink.data_reply = "554 5.7.1 Message rejected as spam"
+    async with live_server.client(alice.token) as http:
+        item = (await http.post(f"/api/drafts/{draft}/send", json={})).json()["outbox"]["id"]
+        failed = await _until(http, item, "failed")
+        assert failed["smtp_code"] == 554 and "rejected as spam" in failed["error"]
+        loopback_smtp.sink.data_reply = "451 4.3.0 try again later"
+        retry = (await http.post(f"/api/drafts/{draft}/send", json={})).json()["outbox"]["id"]
+        await asyncio.sleep(0.6)
+        loopback_smtp.sink.data_reply = None  # the server recovers: the job retries
+        done = await _until(http, retry, "sent")
+        assert done["attempts"] >= 2
+
+
+async def test_a_bad_recipient_is_named_before_anything_is_sent(
+    live_server: LiveServer, loopback_smtp: SmtpFixture
+) -> None:
+    alice, _, _, draft = await _setup(live_server, loopback_smtp)
+    async with yws(live_server.ws, f"draft:{draft}", alice.token) as editor:
+        await asyncio.wait_for(editor.synced.wait(), 5)
+        editor.doc.get("headers", type=Map)["to_fields"] = [{"address": "carla@"}]
+        await editor.flush()
+        await editor.wait_saved()
+    async with live_server.client(alice.token) as http:
+        refused = await http.post(f"/api/drafts/{draft}/send", json={})
+        assert (refused.status_code, refused.json()["error"]["field"]) == (400, "to[0]")
+    assert (await live_server.services.storage.get_draft(draft)).status == "editing"  # type: ignore[union-attr]
+    assert loopback_smtp.sink.received == []
