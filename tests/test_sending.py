@@ -166,3 +166,29 @@ async def test_a_bad_recipient_is_named_before_anything_is_sent(
         assert (refused.status_code, refused.json()["error"]["field"]) == (400, "to[0]")
     assert (await live_server.services.storage.get_draft(draft)).status == "editing"  # type: ignore[union-attr]
     assert loopback_smtp.sink.received == []
+
+
+async def test_send_and_close_and_send_and_snooze(
+    live_server: LiveServer, loopback_smtp: SmtpFixture
+) -> None:
+    alice, _, conv, draft = await _setup(live_server, loopback_smtp)
+    async with live_server.client(alice.token) as http:
+        bad = await http.post(f"/api/drafts/{draft}/send", json={"then": "snooze"})
+        assert (bad.status_code, bad.json()["error"]["field"]) == (400, "snooze_until")
+        past = await http.post(
+            f"/api/drafts/{draft}/send", json={"then": "snooze", "snooze_until": "2001-01-01"}
+        )
+        assert (past.status_code, past.json()["error"]["field"]) == (400, "snooze_until")
+        item = await http.post(f"/api/drafts/{draft}/send", json={"then": "close"})
+        await _until(http, item.json()["outbox"]["id"], "sent")
+        state = (await http.get(f"/api/conversations/{conv}")).json()["conversation"]
+        assert state["status"] == "closed" and state["messages_count"] == 2
+        again = (await http.post(f"/api/conversations/{conv}/drafts")).json()["draft"]["id"]
+        snoozed = await http.post(
+            f"/api/drafts/{again}/send",
+            json={"then": "snooze", "snooze_until": "tomorrow", "discard_if_reply": True},
+        )
+        await _until(http, snoozed.json()["outbox"]["id"], "sent")
+        me = (await http.get(f"/api/conversations/{conv}")).json()["conversation"]["users"]
+        assert me[alice.user.id]["snoozed_until"] is not None
+        assert (await http.get("/api/mailboxes/snoozed")).json()["conversations"][0]["id"] == conv

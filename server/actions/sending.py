@@ -22,6 +22,8 @@ outbox, and let the worker hand it to the account's SMTP server.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
 import uuid
 from datetime import UTC, datetime
@@ -32,11 +34,13 @@ from pycrdt import Doc, Map, XmlFragment
 from crdt.errors import CloseCode, ProtocolError
 from crdt.richtext import render
 from crdt.schemas import new_doc
-from server.actions import smtp_accounts
+from server.actions import smtp_accounts, snoozes
 from server.actions.directory import load_directory
 from server.conversations.machine_mail import send_message
+from server.conversations.machine_snooze import snooze
+from server.conversations.machine_triage import archive, close
 from server.conversations.model import Conversation, Directory, MessageSummary
-from server.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from server.errors import AppError, Conflict, InvalidInput, NotFound, Unprocessable
 from server.scheduler import Scheduler
 from server.storage.conversations import ConversationTx, StoredMessage
 from server.storage.jobs import Job
@@ -47,6 +51,7 @@ from sync.smtp import deliver
 if TYPE_CHECKING:
     from server.services import Services
 
+log = logging.getLogger(__name__)
 KIND = "outbox_send"
 MAX_REFERENCES = 20
 
@@ -56,8 +61,16 @@ def job_key(item_id: str) -> str:
 
 
 async def send_draft(
-    services: Services, actor: str, draft_id: str, directory: Directory, undo_s: int = 0
+    services: Services,
+    actor: str,
+    draft_id: str,
+    directory: Directory,
+    undo_s: int = 0,
+    then: dict[str, object] | None = None,
 ) -> OutboxItem:
+    """`then`: Send & Close `{"action": "close"}`, Send & Archive `{"action": "archive"}`,
+    Send & Snooze `{"action": "snooze", "until": ms, "discard_if_reply": bool}` — applied
+    in the transaction that records the sent message (rows 24, 28, 33)."""
     storage = services.storage
     draft = await storage.get_draft(draft_id)
     if draft is None or draft.conversation_id is None:
@@ -68,6 +81,7 @@ async def send_draft(
     await services.rooms.evict(f"draft:{draft_id}", locked)
     try:
         item = await _prepare(services, actor, draft_id, draft.conversation_id, directory, undo_s)
+        item = dataclasses.replace(item, then=then)
     except Exception:
         await storage.set_draft_status(draft_id, "editing")  # nothing was queued
         raise
@@ -225,6 +239,7 @@ async def _record_sent(services: Services, item: OutboxItem, code: int | None) -
         if item.draft_id in conv.drafts:
             conv.drafts.remove(item.draft_id)
         send_message(conv, item.actor_id, summary=summary, now=now, directory=directory)
+        _then(conv, item, now, directory)
 
     async def rows(tx: ConversationTx, conv: Conversation) -> None:
         await tx.insert_message(
@@ -235,7 +250,29 @@ async def _record_sent(services: Services, item: OutboxItem, code: int | None) -
         )  # fmt: skip
         await tx.record_sent(item.id, item.draft_id, code)
 
-    await services.conversations.change(item.conversation_id, change, rows)
+    conv = await services.conversations.change(item.conversation_id, change, rows)
+    if item.then and item.then.get("action") == "snooze":
+        await snoozes.schedule_after(services.storage, conv, item.actor_id, "snooze")
+
+
+def _then(conv: Conversation, item: OutboxItem, now: int, directory: Directory) -> None:
+    """What the sender chose to do with the conversation once it is sent. A choice the
+    conversation no longer allows (someone closed it meanwhile) is skipped: the mail is
+    already sent and must be recorded."""
+    then = item.then or {}
+    action, actor = then.get("action"), item.actor_id
+    try:
+        if action == "close":
+            close(conv, actor, now=now, directory=directory)
+        elif action == "archive":
+            archive(conv, actor, now=now, directory=directory)
+        elif action == "snooze":
+            snooze(
+                conv, actor, until=int(str(then["until"])),
+                discard_if_reply=bool(then.get("discard_if_reply")), now=now, directory=directory,
+            )  # fmt: skip
+    except AppError:
+        log.warning("after sending %s: %s skipped", item.id, action)
 
 
 async def _failed(services: Services, item: OutboxItem, code: int | None, why: str) -> str:

@@ -3,6 +3,8 @@ send (`POST /api/outbox/{id}/recall`). The pipeline is `server/actions/sending.p
 
 from __future__ import annotations
 
+import time
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -10,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from server.actions import sending
 from server.actions.directory import load_directory
 from server.auth import require_user
+from server.conversations.times import resolve
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
 from server.services import Services, services_of
@@ -49,8 +52,32 @@ async def send(request: Request) -> Response:
     if undo_s not in UNDO_DELAYS or isinstance(undo_s, bool):
         raise InvalidInput(f"undo_s is one of {UNDO_DELAYS}", field="undo_s")
     directory = await load_directory(services.storage, org_id)
-    item = await sending.send_draft(services, user.id, draft.id, directory, undo_s)
+    then = _then(body, directory.prefs(user.id).time_zone)
+    item = await sending.send_draft(services, user.id, draft.id, directory, undo_s, then)
     return json_response({"outbox": _item_json(item)}, status_code=202)
+
+
+def _then(body: dict[str, object], time_zone: str) -> dict[str, object] | None:
+    """`then`: "close" | "archive" | "snooze" (with `snooze_until`: a time as for the
+    `snooze` command, and `discard_if_reply`)."""
+    then = body.get("then")
+    if then is None:
+        return None
+    if then in ("close", "archive"):
+        return {"action": then}
+    if then != "snooze":
+        raise InvalidInput("then is close, archive or snooze", field="then")
+    until = body.get("snooze_until")
+    if not isinstance(until, str):
+        raise InvalidInput("Send & Snooze needs snooze_until", field="snooze_until")
+    now = int(time.time() * 1000)
+    at = resolve(until, now, time_zone, field="snooze_until")
+    if at <= now:
+        raise InvalidInput("snooze_until is in the past", field="snooze_until")
+    discard = body.get("discard_if_reply", False)
+    if not isinstance(discard, bool):
+        raise InvalidInput("discard_if_reply is true or false", field="discard_if_reply")
+    return {"action": "snooze", "until": at, "discard_if_reply": discard}
 
 
 async def _item(services: Services, user: User, item_id: str) -> OutboxItem:

@@ -30,11 +30,13 @@ class OutboxItem:
     release_at: int = 0
     smtp_code: int | None = None
     last_error: str | None = None
+    then: dict[str, object] | None = None  # Send & Close/Archive/Snooze: what follows the send
 
 
 COLUMNS = (
     "id, org_id, draft_id, conversation_id, account_id, actor_id, rfc_message_id, sender,"
-    " recipients, subject, preview, raw, status, attempts, release_at, smtp_code, last_error"
+    " recipients, subject, preview, raw, status, attempts, release_at, smtp_code, last_error,"
+    " then_action"
 )
 
 
@@ -55,12 +57,12 @@ class OutboxStore:
         async with self.db.transaction() as tx:
             await tx.execute(
                 f"INSERT INTO outbox ({COLUMNS}, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 item.id, item.org_id, item.draft_id, item.conversation_id, item.account_id,
                 item.actor_id, item.rfc_message_id, item.sender,
                 orjson.dumps(item.recipients).decode(), item.subject, item.preview, item.raw,
                 item.status, item.attempts, item.release_at, item.smtp_code, item.last_error,
-                now_ms(),
+                orjson.dumps(item.then).decode() if item.then else None, now_ms(),
             )  # fmt: skip
 
     async def outbox_item(self, item_id: str) -> OutboxItem | None:
@@ -71,6 +73,7 @@ class OutboxStore:
         values = list(row)
         values[8] = orjson.loads(values[8])
         values[11] = bytes(values[11])
+        values[17] = orjson.loads(values[17]) if values[17] else None
         return OutboxItem(*values)
 
     async def move_outbox(

@@ -14,6 +14,7 @@ CREATE TABLE outbox (
     subject TEXT NOT NULL,
     preview TEXT NOT NULL,
     raw BYTEA NOT NULL,
+    then_action TEXT,
     status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'recalled')),
     attempts INTEGER NOT NULL DEFAULT 0,
     release_at BIGINT NOT NULL,
