@@ -129,9 +129,16 @@ async def test_undo_send_within_the_delay_sends_nothing(
         item = sent.json()["outbox"]["id"]
         recalled = await http.post(f"/api/outbox/{item}/recall")
         assert recalled.json()["outbox"]["status"] == "recalled"
+        late = await http.post(f"/api/outbox/{item}/recall")
+        assert late.status_code == 409  # recalled already: nothing left to recall
+        await http.patch("/api/me/preferences", json={"undo_send_s": 10})
         again = await http.post(f"/api/drafts/{draft}/send", json={})  # editable again
         assert again.status_code == 202, again.text
-        await _until(http, again.json()["outbox"]["id"], "sent")
+        waiting = again.json()["outbox"]
+        assert waiting["release_at"] >= time.time() + 8  # the sender's own undo delay
+        await http.post(f"/api/outbox/{waiting['id']}/recall")
+        last = await http.post(f"/api/drafts/{draft}/send", json={"undo_s": 0})
+        await _until(http, last.json()["outbox"]["id"], "sent")
     assert len(loopback_smtp.sink.received) == 1
 
 

@@ -17,6 +17,7 @@ MultiTeamDelivery = Literal["duplicate", "single"]
 ROOM_KINDS: frozenset[str] = frozenset({"team_room", "org_room", "one_to_one"})
 MAX_MESSAGES = 400  # external messages per conversation; the 401st starts a new one
 MAX_LABELS = 100  # organization labels per conversation
+UNDO_SEND_DELAYS = (0, 5, 10, 30)  # seconds a sent message can be recalled, as offered
 
 
 @dataclass
@@ -182,6 +183,7 @@ class Preferences:
     auto_watch_draft: bool = True
     auto_watch_task: bool = True
     auto_watch_new_conversation: bool = True
+    undo_send_s: int = 0  # how long a sent message can be recalled: 0, 5, 10 or 30 seconds
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.actions.directory import preferences_from
 from server.auth import require_user
+from server.conversations.model import UNDO_SEND_DELAYS as UNDO_DELAYS
 from server.conversations.model import Preferences
 from server.conversations.times import zone
 from server.errors import InvalidInput
@@ -38,6 +39,9 @@ async def patch_preferences(request: Request) -> Response:
             if not isinstance(value, str):
                 raise InvalidInput("'time_zone' must be an IANA zone name", field=key)
             zone(value)
+        elif key == "undo_send_s":
+            if value not in UNDO_DELAYS or isinstance(value, bool):
+                raise InvalidInput(f"'undo_send_s' is one of {UNDO_DELAYS}", field=key)
         elif not isinstance(value, bool):
             raise InvalidInput(f"'{key}' must be true or false", field=key)
         stored[key] = value

@@ -12,14 +12,13 @@ from starlette.routing import BaseRoute, Route
 from server.actions import sending
 from server.actions.directory import load_directory
 from server.auth import require_user
+from server.conversations.model import UNDO_SEND_DELAYS as UNDO_DELAYS
 from server.conversations.times import resolve
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
 from server.services import Services, services_of
 from server.storage.base import User
 from server.storage.outbox import OutboxItem
-
-UNDO_DELAYS = (0, 5, 10, 30)  # seconds, as the product offers them
 
 
 def _item_json(item: OutboxItem) -> dict[str, object]:
@@ -48,10 +47,10 @@ async def send(request: Request) -> Response:
         raise NotFound("no such reply draft")
     org_id = await _conversation_org(services, user, draft.conversation_id)
     body = await read_json_object(request)
-    undo_s = body.get("undo_s", 0)
+    directory = await load_directory(services.storage, org_id)
+    undo_s = body.get("undo_s", directory.prefs(user.id).undo_send_s)
     if undo_s not in UNDO_DELAYS or isinstance(undo_s, bool):
         raise InvalidInput(f"undo_s is one of {UNDO_DELAYS}", field="undo_s")
-    directory = await load_directory(services.storage, org_id)
     then = _then(body, directory.prefs(user.id).time_zone)
     item = await sending.send_draft(services, user.id, draft.id, directory, undo_s, then)
     return json_response({"outbox": _item_json(item)}, status_code=202)
