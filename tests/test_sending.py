@@ -17,7 +17,7 @@ from pycrdt import Map
 from server.actions import smtp_accounts
 from tests.fixtures.server import LiveServer, Person, make_person
 from tests.fixtures.smtp import SmtpFixture
-from tests.test_import import ORDER
+from tests.test_import import ORDER, REPLY
 from tests.yclient import yws
 
 RFC822 = {"content-type": "message/rfc822"}
@@ -199,3 +199,27 @@ async def test_send_and_close_and_send_and_snooze(
         me = (await http.get(f"/api/conversations/{conv}")).json()["conversation"]["users"]
         assert me[alice.user.id]["snoozed_until"] is not None
         assert (await http.get("/api/mailboxes/snoozed")).json()["conversations"][0]["id"] == conv
+
+
+async def test_the_guard_holds_a_send_when_new_mail_arrived_since_the_sender_looked(
+    live_server: LiveServer, loopback_smtp: SmtpFixture
+) -> None:
+    alice, _, conv, draft = await _setup(live_server, loopback_smtp)
+    async with live_server.client(alice.token) as http:
+        seen = (await http.get(f"/api/conversations/{conv}")).json()["conversation"]
+        await http.post(
+            "/api/admin/accounts/support@acme.test/import", content=REPLY, headers=RFC822
+        )
+        held = await http.post(
+            f"/api/drafts/{draft}/send", json={"seen_messages": seen["messages_count"]}
+        )
+        assert (held.status_code, held.json()["error"]["field"]) == (409, "seen_messages")
+        assert loopback_smtp.sink.received == []
+        now = (await http.get(f"/api/conversations/{conv}")).json()["conversation"]
+        sent = await http.post(
+            f"/api/drafts/{draft}/send", json={"seen_messages": now["messages_count"]}
+        )
+        assert sent.status_code == 202, sent.text
+        await _until(http, sent.json()["outbox"]["id"], "sent")
+        message = _parsed(loopback_smtp.sink.received[0].data)
+        assert message["In-Reply-To"] == "<order-2@example.com>"  # the latest mail

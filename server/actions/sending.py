@@ -67,14 +67,25 @@ async def send_draft(
     directory: Directory,
     undo_s: int = 0,
     then: dict[str, object] | None = None,
+    seen_messages: int | None = None,
 ) -> OutboxItem:
     """`then`: Send & Close `{"action": "close"}`, Send & Archive `{"action": "archive"}`,
     Send & Snooze `{"action": "snooze", "until": ms, "discard_if_reply": bool}` — applied
-    in the transaction that records the sent message (rows 24, 28, 33)."""
+    in the transaction that records the sent message (rows 24, 28, 33). `seen_messages`:
+    how many messages the sender had in front of them; if more arrived since (a customer's
+    new mail, a colleague's reply), nothing is sent and the sender is told (409)."""
     storage = services.storage
     draft = await storage.get_draft(draft_id)
     if draft is None or draft.conversation_id is None:
         raise NotFound(f"no reply draft {draft_id}")
+    if seen_messages is not None:  # the send-time guard
+        conv = await services.conversations.read(draft.conversation_id)
+        if conv.message_count > seen_messages:
+            raise Conflict(
+                f"{conv.message_count - seen_messages} new message(s) arrived since you"
+                " looked: read them, then send again",
+                field="seen_messages",
+            )
     if not await storage.claim_draft(draft_id):
         raise Conflict("this draft is already being sent", field="draft")
     locked = ProtocolError(CloseCode.LOCKED, f"draft {draft_id} is being sent")
@@ -104,7 +115,7 @@ async def _prepare(
     inbound = [m for m in conv.messages if m.direction == "in" and m.account_id]
     if not inbound:
         raise Unprocessable("there is no email here to reply to", field="draft")
-    replying_to = max(inbound, key=lambda m: m.at)
+    replying_to = latest(inbound)
     accounts = {a.id: a for a in await services.storage.accounts_of(conv.org_id)}
     account = accounts.get(replying_to.account_id or "")
     if account is None:
@@ -148,6 +159,11 @@ async def _prepare(
         raw=raw,
         release_at=now + undo_s * 1000,
     )
+
+
+def latest(messages: list[MessageSummary]) -> MessageSummary:
+    """The most recent message; of two with the same time, the later one in the log."""
+    return max(enumerate(messages), key=lambda pair: (pair[1].at, pair[0]))[1]
 
 
 async def _snapshot(services: Services, draft_id: str) -> Doc[Any]:

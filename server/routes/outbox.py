@@ -52,7 +52,12 @@ async def send(request: Request) -> Response:
     if undo_s not in UNDO_DELAYS or isinstance(undo_s, bool):
         raise InvalidInput(f"undo_s is one of {UNDO_DELAYS}", field="undo_s")
     then = _then(body, directory.prefs(user.id).time_zone)
-    item = await sending.send_draft(services, user.id, draft.id, directory, undo_s, then)
+    seen = body.get("seen_messages")
+    if seen is not None and (not isinstance(seen, int) or isinstance(seen, bool) or seen < 0):
+        raise InvalidInput("seen_messages is a count of messages", field="seen_messages")
+    item = await sending.send_draft(
+        services, user.id, draft.id, directory, undo_s, then, seen_messages=seen
+    )
     return json_response({"outbox": _item_json(item)}, status_code=202)
 
 

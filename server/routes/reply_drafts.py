@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from crdt.schemas import draft_seed
 from server.actions.directory import load_directory
+from server.actions.sending import latest
 from server.auth import require_user
 from server.conversations.machine_drafts import add_draft, discard_draft, restore_draft
 from server.conversations.model import Conversation
@@ -32,7 +33,7 @@ def reply_subject(subject: str) -> str:
 
 def reply_recipients(conv: Conversation) -> list[str]:
     inbound = [m for m in conv.messages if m.direction == "in"]
-    return [max(inbound, key=lambda m: m.at).from_address] if inbound else []
+    return [latest(inbound).from_address] if inbound else []
 
 
 async def start_reply(request: Request) -> Response:
