@@ -217,7 +217,9 @@ async def deliver_item(services: Services, item_id: str) -> str:
     if item is None or item.status in ("sent", "failed", "recalled"):
         return item.status if item is not None else "gone"
     # queued, or sending after a crash: the server may have it already; same bytes again
-    await storage.move_outbox(item_id, ("queued", "sending"), "sending")
+    if not await storage.move_outbox(item_id, ("queued", "sending"), "sending"):
+        current = await storage.outbox_item(item_id)  # recalled or discarded meanwhile
+        return current.status if current is not None else "gone"
     accounts = {a.id: a for a in await storage.accounts_of(item.org_id)}
     account = accounts.get(item.account_id)
     server = (
