@@ -125,7 +125,7 @@ async def test_index_mailboxes_equal_the_pure_predicates(live_server: LiveServer
                 await services.conversations.change(conv.id, change)
     convs = [await services.conversations.read(cid) for cid in conv_ids]
     simple = ["inbox", "all", "assigned_to_me", "assigned_to_others", "closed", "snoozed",
-              "trash", "starred", "team_inboxes", "sent", "drafts"]  # fmt: skip
+              "trash", "starred", "team_inboxes", "sent", "drafts", "send_later"]  # fmt: skip
     for user in users:
         for mailbox in simple:
             expected = {c.id for c in convs if in_mailbox(c, user, mailbox, directory, now)}

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from server.conversations.mailboxes import MAILBOXES, in_mailbox, unread_for
-from server.conversations.model import Conversation, Snooze
+from server.conversations.model import Conversation, ScheduledSend, Snooze
 from server.errors import InvalidInput
 from tests.fixtures.machine import DIRECTORY, HOUR, NOW, make, outbound
 
@@ -20,6 +20,11 @@ def everyone(until: int, leave_in_inbox: bool = False, **fields: Any) -> Convers
 
 TI = {"team": "support", "in_team_inbox": True}
 SUPPORT, OPS = {"team": "support"}, {"team": "ops"}
+
+
+def later(conv: Conversation) -> Conversation:
+    conv.scheduled.append(ScheduledSend("d1", "o1", NOW + HOUR, "alice"))
+    return conv
 
 
 def replied(conv: Conversation) -> Conversation:
@@ -200,6 +205,8 @@ CASES: list[tuple[str, Conversation, str, str, dict[str, str], bool]] = [
     ("sent-nothing-outbound", make({"alice": ""}), "alice", "sent", {}, False),
     ("drafts", make({"alice": ""}, drafts=["d1"]), "alice", "drafts", {}, True),
     ("drafts-none", make({"alice": ""}), "alice", "drafts", {}, False),
+    ("send-later", later(make({"alice": ""})), "alice", "send_later", {}, True),
+    ("send-later-none", make({"alice": ""}, drafts=["d1"]), "alice", "send_later", {}, False),
     ("sent-trashed", replied(make({"alice": "trashed"})), "alice", "sent", {}, False),
     ("starred", make({"alice": "starred"}), "alice", "starred", {}, True),
     ("starred-by-someone-else", make({"alice": "starred", "bob": ""}), "bob", "starred", {}, False),

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from server.actions import sending
 from server.actions.directory import load_directory
 from server.actions.mail_routing import (
     addressed_teams,
@@ -248,6 +249,8 @@ async def _deliver(
         if not await tx.insert_message(row):
             raise _AlreadyStored  # another worker stored it meanwhile: roll back
 
+    discarded: list[str] = []
+
     def receive(conv: Conversation) -> None:
         if direction == "out":
             if conv.messages and conv.message_count >= MAX_MESSAGES:
@@ -257,11 +260,14 @@ async def _deliver(
         receipt = receive_message(conv, summary, copy.delivery, now=now, directory=directory)
         if receipt.needs_new_conversation:
             raise _Full  # filled up since we counted: start a new one
+        discarded[:] = receipt.discarded_sends
 
     try:
         if copy.joins is not None:
             try:
                 await services.conversations.change(copy.joins, receive, store)
+                for outbox_id in discarded:  # row 10: a reply came before Send Later
+                    await sending.cancel_scheduled(services, outbox_id)
                 return copy.joins
             except _Full:
                 pass

@@ -36,6 +36,7 @@ from crdt.richtext import render
 from crdt.schemas import new_doc
 from server.actions import smtp_accounts, snoozes
 from server.actions.directory import load_directory
+from server.conversations.machine_drafts import schedule_send, unschedule_send
 from server.conversations.machine_mail import send_message
 from server.conversations.machine_snooze import snooze
 from server.conversations.machine_triage import archive, close
@@ -68,6 +69,8 @@ async def send_draft(
     undo_s: int = 0,
     then: dict[str, object] | None = None,
     seen_messages: int | None = None,
+    send_at: int | None = None,
+    discard_if_reply: bool = False,
 ) -> OutboxItem:
     """`then`: Send & Close `{"action": "close"}`, Send & Archive `{"action": "archive"}`,
     Send & Snooze `{"action": "snooze", "until": ms, "discard_if_reply": bool}` — applied
@@ -93,12 +96,40 @@ async def send_draft(
     try:
         item = await _prepare(services, actor, draft_id, draft.conversation_id, directory, undo_s)
         item = dataclasses.replace(item, then=then)
+        if send_at is not None:  # Send Later: released at `send_at`, not after the undo delay
+            later = {**(then or {}), "send_later": True}
+            item = dataclasses.replace(item, then=later, release_at=send_at)
     except Exception:
         await storage.set_draft_status(draft_id, "editing")  # nothing was queued
         raise
+    if send_at is not None:
+        now = int(time.time() * 1000)
+
+        def scheduled(conv: Conversation) -> None:
+            schedule_send(
+                conv, actor, draft_id=draft_id, outbox_id=item.id, at=send_at,
+                discard_if_reply=discard_if_reply, now=now, directory=directory,
+            )  # fmt: skip
+
+        try:
+            await services.conversations.change(draft.conversation_id, scheduled)
+        except Exception:
+            await storage.set_draft_status(draft_id, "editing")
+            raise
+        await storage.set_draft_status(draft_id, "scheduled")
     await storage.enqueue(item)
     await storage.schedule_job(job_key(item.id), KIND, item.release_at, {"outbox": item.id})
     return item
+
+
+async def cancel_scheduled(services: Services, outbox_id: str) -> None:
+    """Row 10: a Send Later item a reply discarded is never sent; its draft is discarded
+    (restorable from the conversation's timeline)."""
+    item = await services.storage.outbox_item(outbox_id)
+    if item is None or not await services.storage.move_outbox(outbox_id, ("queued",), "recalled"):
+        return
+    await services.storage.cancel_job(job_key(outbox_id))
+    await services.storage.set_draft_status(item.draft_id, "discarded")
 
 
 async def _prepare(
@@ -188,7 +219,7 @@ def _mailboxes(headers: dict[str, Any], key: str) -> list[Mailbox]:
     return out
 
 
-async def recall(services: Services, item_id: str) -> OutboxItem:
+async def recall(services: Services, item_id: str, actor: str) -> OutboxItem:
     """Undo send: a message still waiting out its delay goes back to being a draft."""
     item = await services.storage.outbox_item(item_id)
     if item is None:
@@ -198,6 +229,15 @@ async def recall(services: Services, item_id: str) -> OutboxItem:
     ):
         raise Conflict("too late: the message is on its way", field="outbox")
     await services.storage.cancel_job(job_key(item_id))
+    if (item.then or {}).get("send_later"):  # Unschedule: back into Drafts
+        directory = await load_directory(services.storage, item.org_id)
+        now = int(time.time() * 1000)
+
+        def back(conv: Conversation) -> None:
+            if any(s.draft_id == item.draft_id for s in conv.scheduled):
+                unschedule_send(conv, actor, draft_id=item.draft_id, now=now, directory=directory)
+
+        await services.conversations.change(item.conversation_id, back)
     await services.storage.set_draft_status(item.draft_id, "editing")
     return item
 
@@ -256,6 +296,7 @@ async def _record_sent(services: Services, item: OutboxItem, code: int | None) -
     def change(conv: Conversation) -> None:
         if item.draft_id in conv.drafts:
             conv.drafts.remove(item.draft_id)
+        conv.scheduled = [s for s in conv.scheduled if s.draft_id != item.draft_id]
         send_message(conv, item.actor_id, summary=summary, now=now, directory=directory)
         _then(conv, item, now, directory)
 

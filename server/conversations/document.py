@@ -20,6 +20,7 @@ from server.conversations.model import (
     Event,
     MessageSummary,
     Post,
+    ScheduledSend,
     Snooze,
     Task,
     UserState,
@@ -42,7 +43,7 @@ SCALARS = (
     "deleted",
 )
 ID_LISTS = ("assignees", "labels", "drafts")
-RECORD_LISTS = ("messages", "comments", "events", "tasks", "posts")
+RECORD_LISTS = ("messages", "comments", "events", "tasks", "posts", "scheduled")
 
 
 def new_conversation_doc() -> Doc[Any]:
@@ -83,6 +84,7 @@ def read_conversation(doc: Doc[Any]) -> Conversation:
     conv.comments = [Comment(**_numbers(c)) for c in _records(doc, "comments")]
     conv.events = [Event(**_numbers(e)) for e in _records(doc, "events")]
     conv.tasks = [Task(**_numbers(t)) for t in _records(doc, "tasks")]
+    conv.scheduled = [ScheduledSend(**_numbers(x)) for x in _records(doc, "scheduled")]
     conv.posts = [Post(**_numbers(p)) for p in _records(doc, "posts")]
     return conv
 

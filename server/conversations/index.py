@@ -26,6 +26,7 @@ class ConversationRow:
     last_activity_at: int
     sent_at: int | None  # the last outbound message (the Sent mailbox)
     drafts_count: int  # live drafts listed (the Drafts mailbox)
+    scheduled_count: int  # drafts set to Send Later (the Send Later mailbox)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def project(conv: Conversation) -> ConversationIndex:
         last_activity_at=conv.last_activity_at,
         sent_at=max((m.at for m in conv.messages if m.direction == "out"), default=None),
         drafts_count=len(conv.drafts),
+        scheduled_count=len(conv.scheduled),
     )
     users = tuple(_user_row(conv, uid, state) for uid, state in sorted(conv.users.items()))
     keys = {("post", post.id) for post in conv.posts}

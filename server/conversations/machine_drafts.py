@@ -11,7 +11,7 @@ which it can be restored.
 from __future__ import annotations
 
 from server.conversations.machine_base import check_actor, record, refuse_room
-from server.conversations.model import Conversation, Directory
+from server.conversations.model import Conversation, Directory, ScheduledSend
 from server.errors import Conflict, InvalidInput
 
 
@@ -51,3 +51,48 @@ def restore_draft(
         return
     conv.drafts.append(draft_id)
     record(conv, "draft_restored", actor, now, draft=draft_id)
+
+
+def schedule_send(
+    conv: Conversation,
+    actor: str,
+    *,
+    draft_id: str,
+    outbox_id: str,
+    at: int,
+    discard_if_reply: bool,
+    now: int,
+    directory: Directory,
+) -> None:
+    """Row 34: Send Later — the draft leaves Drafts for Send Later until `at`."""
+    check_actor(conv, actor, directory)
+    if draft_id not in conv.drafts:
+        raise InvalidInput(f"no draft {draft_id} in this conversation", field="draft")
+    if at <= now:
+        raise InvalidInput("a Send Later time is in the future", field="send_at")
+    conv.drafts.remove(draft_id)
+    conv.scheduled.append(ScheduledSend(draft_id, outbox_id, at, actor, discard_if_reply))
+    record(conv, "send_scheduled", actor, now, draft=draft_id, at=at)
+
+
+def unschedule_send(
+    conv: Conversation, actor: str, *, draft_id: str, now: int, directory: Directory
+) -> None:
+    """Back to editing: out of Send Later, into Drafts."""
+    check_actor(conv, actor, directory)
+    entry = next((s for s in conv.scheduled if s.draft_id == draft_id), None)
+    if entry is None:
+        raise InvalidInput(f"draft {draft_id} is not scheduled here", field="draft")
+    conv.scheduled.remove(entry)
+    conv.drafts.append(draft_id)
+    record(conv, "send_unscheduled", actor, now, draft=draft_id)
+
+
+def discard_scheduled_on_reply(conv: Conversation, now: int) -> tuple[str, ...]:
+    """Row 10: a reply arriving first discards every Send Later draft set to "discard if
+    anyone replies" — it is never sent. Returns their outbox ids for the caller to cancel."""
+    gone = [entry for entry in conv.scheduled if entry.discard_if_reply]
+    for entry in gone:
+        conv.scheduled.remove(entry)
+        record(conv, "draft_discarded", None, now, draft=entry.draft_id, by_reply=True)
+    return tuple(entry.outbox_id for entry in gone)

@@ -25,6 +25,7 @@ from server.conversations.machine_base import (
     touch,
     watchers,
 )
+from server.conversations.machine_drafts import discard_scheduled_on_reply
 from server.conversations.machine_snooze import discard_snoozes_on_reply
 from server.conversations.machine_triage import reopen_for_assignees
 from server.conversations.model import (
@@ -58,14 +59,16 @@ def receive_message(
     touch(conv, now)
     if not conv.subject_custom and (new_thread or not conv.subject):
         conv.subject = summary.subject
+    discarded: tuple[str, ...] = ()
     if new_thread:
         notify = _deliver_new_thread(conv, delivery, team, now, directory)
     else:
         notify = _deliver_reply(conv, delivery, team, now, directory)
+        discarded = discard_scheduled_on_reply(conv, now)
     if delivery.copies:
         copies = [{"team": copy_team, "conversation": c} for copy_team, c in delivery.copies]
         record(conv, "duplicated", None, now, message=summary.id, copies=copies)
-    return Receipt(notify=frozenset(notify))
+    return Receipt(notify=frozenset(notify), discarded_sends=discarded)
 
 
 def teams_by_name(teams: Iterable[str], directory: Directory) -> list[str]:

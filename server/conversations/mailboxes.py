@@ -30,6 +30,7 @@ Mailbox = Literal[
     "label",
     "sent",
     "drafts",
+    "send_later",
 ]
 MAILBOXES: frozenset[str] = frozenset(get_args(Mailbox))
 TEAM_MAILBOXES: frozenset[str] = frozenset({"team_inbox", "team_all", "team_closed"})
@@ -103,6 +104,8 @@ def _listed(
         return any(m.direction == "out" for m in conv.messages)
     if mailbox == "drafts":
         return bool(conv.drafts)
+    if mailbox == "send_later":
+        return bool(conv.scheduled)
     return True  # all
 
 

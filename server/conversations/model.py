@@ -69,6 +69,18 @@ class MessageSummary:
 
 
 @dataclass
+class ScheduledSend:
+    """A reply draft set to Send Later (row 34): it leaves Drafts for Send Later until
+    `at`; with `discard_if_reply`, a reply arriving first discards it (row 10)."""
+
+    draft_id: str
+    outbox_id: str
+    at: int
+    by: str
+    discard_if_reply: bool = False
+
+
+@dataclass
 class Task:
     """A task card inside a conversation (row 44): its assignees find the conversation in
     Assigned to me until it is done."""
@@ -139,6 +151,7 @@ class Conversation:
     events: list[Event] = field(default_factory=list)
     drafts: list[str] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
+    scheduled: list[ScheduledSend] = field(default_factory=list)
     last_activity_at: int = 0
     merged_into: str | None = None
     deleted: bool = False  # deleted forever by the account owner: a tombstone for holders
@@ -244,3 +257,4 @@ class Receipt:
 
     needs_new_conversation: bool = False
     notify: frozenset[str] = frozenset()
+    discarded_sends: tuple[str, ...] = ()  # outbox ids of Send Later drafts a reply discarded

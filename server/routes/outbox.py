@@ -55,10 +55,31 @@ async def send(request: Request) -> Response:
     seen = body.get("seen_messages")
     if seen is not None and (not isinstance(seen, int) or isinstance(seen, bool) or seen < 0):
         raise InvalidInput("seen_messages is a count of messages", field="seen_messages")
+    send_at, discard = _send_later(body, directory.prefs(user.id).time_zone)
     item = await sending.send_draft(
-        services, user.id, draft.id, directory, undo_s, then, seen_messages=seen
-    )
+        services, user.id, draft.id, directory, undo_s, then, seen_messages=seen,
+        send_at=send_at, discard_if_reply=discard,
+    )  # fmt: skip
     return json_response({"outbox": _item_json(item)}, status_code=202)
+
+
+def _send_later(body: dict[str, object], time_zone: str) -> tuple[int | None, bool]:
+    """`send_at`: a time (ISO-8601, a preset or words like "next Tuesday at 3pm", in the
+    sender's time zone) and `discard_if_anyone_replies`."""
+    raw = body.get("send_at")
+    discard = body.get("discard_if_anyone_replies", False)
+    if not isinstance(discard, bool):
+        raise InvalidInput("discard_if_anyone_replies is true or false",
+                           field="discard_if_anyone_replies")  # fmt: skip
+    if raw is None:
+        return None, False
+    if not isinstance(raw, str):
+        raise InvalidInput("send_at is a time", field="send_at")
+    now = int(time.time() * 1000)
+    at = resolve(raw, now, time_zone, field="send_at")
+    if at <= now:
+        raise InvalidInput("send_at is in the past", field="send_at")
+    return at, discard
 
 
 def _then(body: dict[str, object], time_zone: str) -> dict[str, object] | None:
@@ -103,7 +124,7 @@ async def recall(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     item = await _item(services, user, request.path_params["item_id"])
-    await sending.recall(services, item.id)
+    await sending.recall(services, item.id, user.id)
     fresh = await services.storage.outbox_item(item.id)
     assert fresh is not None
     return json_response({"outbox": _item_json(fresh)})

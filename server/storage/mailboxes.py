@@ -57,6 +57,11 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
     ),
     "spam": ("c.spam AND c.merged_into IS NULL", (), "cu.activity_at"),
     "drafts": (f"c.drafts_count > 0 AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
+    "send_later": (
+        f"c.scheduled_count > 0 AND NOT cu.trashed AND {VISIBLE}",
+        (),
+        "cu.activity_at",
+    ),
     "sent": (f"c.sent_at IS NOT NULL AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "starred": (f"cu.starred AND NOT cu.trashed AND {VISIBLE}", (), "cu.activity_at"),
     "label": (
@@ -74,9 +79,7 @@ PREDICATES: dict[str, tuple[str, tuple[str, ...], str]] = {
         "cu.activity_at",
     ),
 }
-# Send Later arrives with the drafts-and-sending issue: empty until then.
-NOT_YET = frozenset({"send_later"})
-MAILBOXES = frozenset(PREDICATES) | NOT_YET
+MAILBOXES = frozenset(PREDICATES)
 COUNTED = ("inbox", "assigned_to_me", "starred", "team_inboxes")  # unread counts per mailbox
 
 ROW_COLUMNS = (
@@ -106,8 +109,6 @@ class MailboxStore:
     async def mailbox_page(
         self, query: MailboxQuery
     ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
-        if query.mailbox in NOT_YET:
-            return [], None
         condition, names, sort = PREDICATES[query.mailbox]
         values = {"now": query.now, "team": query.team, "label": query.label}
         sql = [

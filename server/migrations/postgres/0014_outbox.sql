@@ -24,3 +24,6 @@ CREATE TABLE outbox (
     sent_at BIGINT
 );
 CREATE INDEX outbox_draft ON outbox(draft_id)
+;
+-- The Send Later mailbox: how many drafts the conversation has scheduled (a projection).
+ALTER TABLE conversations ADD COLUMN scheduled_count INTEGER NOT NULL DEFAULT 0
