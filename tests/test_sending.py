@@ -223,3 +223,40 @@ async def test_the_guard_holds_a_send_when_new_mail_arrived_since_the_sender_loo
         await _until(http, sent.json()["outbox"]["id"], "sent")
         message = _parsed(loopback_smtp.sink.received[0].data)
         assert message["In-Reply-To"] == "<order-2@example.com>"  # the latest mail
+
+
+async def test_a_new_email_is_a_private_draft_and_sends_from_an_allowed_account(
+    live_server: LiveServer, loopback_smtp: SmtpFixture
+) -> None:
+    """Row 46: a new email starts as a draft in a new conversation only its author sees."""
+    alice, bob, _, _ = await _setup(live_server, loopback_smtp)
+    carol = await make_person(live_server.services, "carol@acme.test")
+    async with live_server.client(alice.token) as http:
+        created = await http.post(
+            "/api/drafts",
+            json={"from": "support@acme.test", "to": ["dan@example.com"], "subject": "Hi Dan"},
+        )
+        assert created.status_code == 201, created.text
+        draft = created.json()["draft"]
+        conv = draft["conversation"]
+        state = (await http.get(f"/api/conversations/{conv}")).json()["conversation"]
+        assert list(state["users"]) == [alice.user.id]  # private to its author
+        drafts = (await http.get("/api/mailboxes/drafts")).json()["conversations"]
+        assert conv in [row["id"] for row in drafts]
+    async with live_server.client(bob.token) as http:
+        assert (await http.get(f"/api/conversations/{conv}")).status_code == 403
+    async with live_server.client(carol.token) as http:  # not allowed to send as support@
+        body = {"from": "support@acme.test", "to": ["x@example.com"]}
+        mine = (await http.post("/api/drafts", json=body)).json()
+        refused = await http.post(f"/api/drafts/{mine['draft']['id']}/send", json={})
+        assert (refused.status_code, refused.json()["error"]["field"]) == (403, "from")
+    async with live_server.client(alice.token) as http:
+        sent = await http.post(f"/api/drafts/{draft['id']}/send", json={})
+        assert sent.status_code == 202, sent.text
+        await _until(http, sent.json()["outbox"]["id"], "sent")
+    message = _parsed(loopback_smtp.sink.received[-1].data)
+    assert (message["To"], message["Subject"], message["In-Reply-To"]) == (
+        "dan@example.com",
+        "Hi Dan",
+        None,
+    )

@@ -41,10 +41,11 @@ from server.conversations.machine_mail import send_message
 from server.conversations.machine_snooze import snooze
 from server.conversations.machine_triage import archive, close
 from server.conversations.model import Conversation, Directory, MessageSummary
-from server.errors import AppError, Conflict, InvalidInput, NotFound, Unprocessable
+from server.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
 from server.scheduler import Scheduler
 from server.storage.conversations import ConversationTx, StoredMessage
 from server.storage.jobs import Job
+from server.storage.mail import Account
 from server.storage.outbox import OutboxItem
 from sync.compose import InvalidAddress, Mailbox, Outgoing, build, new_message_id
 from sync.smtp import deliver
@@ -143,16 +144,17 @@ async def _prepare(
     conv = await services.conversations.read(conv_id)
     if draft_id not in conv.drafts:
         raise Conflict("this draft is no longer in its conversation", field="draft")
-    inbound = [m for m in conv.messages if m.direction == "in" and m.account_id]
-    if not inbound:
-        raise Unprocessable("there is no email here to reply to", field="draft")
-    replying_to = latest(inbound)
-    accounts = {a.id: a for a in await services.storage.accounts_of(conv.org_id)}
-    account = accounts.get(replying_to.account_id or "")
-    if account is None:
-        raise Unprocessable("the account this mail came through is gone", field="draft")
     doc = await _snapshot(services, draft_id)
     headers: dict[str, Any] = doc.get("headers", type=Map).to_py() or {}
+    accounts = await services.storage.accounts_of(conv.org_id)
+    inbound = [m for m in conv.messages if m.direction == "in" and m.account_id]
+    replying_to = latest(inbound) if inbound else None
+    if replying_to is not None:  # a reply goes out through the account the mail came to
+        account = next((a for a in accounts if a.id == replying_to.account_id), None)
+        if account is None:
+            raise Unprocessable("the account this mail came through is gone", field="draft")
+    else:  # a new email: from the address the draft names, if the sender may use it
+        account = _from_account(headers, accounts, actor, directory)
     rendered = render(doc.get("body", type=XmlFragment))
     domain = account.address.rpartition("@")[2]
     message_id = new_message_id(domain)
@@ -167,7 +169,9 @@ async def _prepare(
         text=rendered.text,
         html=rendered.html,
         date=datetime.now(UTC),
-        in_reply_to=(replying_to.rfc_message_id or "").strip("<>") or None,
+        in_reply_to=(replying_to.rfc_message_id or "").strip("<>") or None
+        if replying_to is not None
+        else None,
         references=references[-MAX_REFERENCES:],
     )
     try:
@@ -190,6 +194,24 @@ async def _prepare(
         raw=raw,
         release_at=now + undo_s * 1000,
     )
+
+
+def _from_account(
+    headers: dict[str, Any], accounts: list[Account], actor: str, directory: Directory
+) -> Account:
+    address = str(headers.get("from") or "").strip().lower()
+    account = next((a for a in accounts if a.address == address), None)
+    if account is None:
+        raise InvalidInput(f"no account {address!r} to send from", field="from")
+    team = directory.teams.get(account.team_id) if account.team_id else None
+    allowed = (
+        account.owner_id == actor
+        or actor in {user for user, _ in account.shared_with}
+        or (team is not None and actor in team.members)
+    )
+    if not allowed:
+        raise Forbidden(f"you may not send from {address}", field="from")
+    return account
 
 
 def latest(messages: list[MessageSummary]) -> MessageSummary:

@@ -20,9 +20,9 @@ from server.actions.directory import load_directory
 from server.actions.sending import latest
 from server.auth import require_user
 from server.conversations.machine_drafts import add_draft, discard_draft, restore_draft
-from server.conversations.model import Conversation
-from server.errors import AppError, Forbidden, NotFound
-from server.json import json_response
+from server.conversations.model import Conversation, UserState
+from server.errors import AppError, Forbidden, InvalidInput, NotFound
+from server.json import json_response, read_json_object
 from server.services import Services, services_of
 from server.storage.base import Draft, User
 
@@ -60,6 +60,50 @@ async def start_reply(request: Request) -> Response:
     body = {"id": draft_id, "document": f"draft:{draft_id}", "conversation": conv_id,
             "subject": subject, "to": to}  # fmt: skip
     return json_response({"draft": body}, status_code=201)
+
+
+async def start_new_email(request: Request) -> Response:
+    """Row 46: a new email starts as a draft in a new conversation private to its author
+    (in their Drafts); `{"from"?: account address, "to"?: [addresses], "subject"?}`."""
+    services = services_of(request)
+    user = await require_user(request)
+    body = await read_json_object(request)
+    memberships = await services.storage.memberships_for_user(user.id)
+    if not memberships:
+        raise Forbidden("you are not a member of any organization")
+    org_id = memberships[0].org_id
+    subject = body.get("subject", "")
+    sender = body.get("from", "")
+    to = body.get("to", [])
+    if not isinstance(subject, str):
+        raise InvalidInput("'subject' must be a string", field="subject")
+    if not isinstance(sender, str):
+        raise InvalidInput("'from' must be an account address", field="from")
+    if not isinstance(to, list) or not all(isinstance(a, str) for a in to):
+        raise InvalidInput("'to' must be a list of addresses", field="to")
+    directory = await load_directory(services.storage, org_id)
+    draft_id, now = str(uuid.uuid4()), int(time.time() * 1000)
+    headers: dict[str, object] = {"from": sender.strip().lower()}
+    if to:
+        headers["to_fields"] = [{"address": a.strip()} for a in to]
+    seed = draft_seed(subject.strip(), [""], headers)
+    conv = Conversation(
+        id=str(uuid.uuid4()),
+        org_id=org_id,
+        subject=subject.strip(),
+        last_activity_at=now,
+        users={
+            user.id: UserState(
+                watching=directory.prefs(user.id).auto_watch_draft, bumped_at=now, via="draft"
+            )
+        },
+        drafts=[draft_id],
+    )
+    await services.storage.create_draft(draft_id, org_id, user.id, subject.strip(), seed, conv.id)
+    await services.conversations.create(conv)
+    answer = {"id": draft_id, "document": f"draft:{draft_id}", "conversation": conv.id,
+              "subject": subject.strip(), "to": to}  # fmt: skip
+    return json_response({"draft": answer}, status_code=201)
 
 
 async def _readable(services: Services, user: User, conv_id: str) -> str:
@@ -105,6 +149,7 @@ async def _set_status(request: Request, status: str) -> Response:
 
 
 routes: list[BaseRoute] = [
+    Route("/api/drafts", start_new_email, methods=["POST"]),
     Route("/api/conversations/{conv_id}/drafts", start_reply, methods=["POST"]),
     Route("/api/drafts/{draft_id}/discard", discard, methods=["POST"]),
     Route("/api/drafts/{draft_id}/restore", restore, methods=["POST"]),
