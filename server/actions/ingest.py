@@ -239,6 +239,7 @@ async def _deliver(
         at=msg.date or now,
         account_id=copy.account.id,
         rfc_message_id=msg.message_id,
+        from_name=msg.from_name,
     )
 
     async def store(tx: ConversationTx, conv: Conversation) -> None:

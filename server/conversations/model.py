@@ -66,6 +66,7 @@ class MessageSummary:
     at: int
     account_id: str | None = None
     rfc_message_id: str | None = None  # the mail's Message-ID: copies of one mail share it
+    from_name: str = ""  # the sender's display name, as the mail gave it
 
 
 @dataclass

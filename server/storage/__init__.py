@@ -15,6 +15,7 @@ from server.storage.members import MemberStore
 from server.storage.migrations import migrate, schema_version
 from server.storage.organization import OrganizationStore
 from server.storage.outbox import OutboxStore
+from server.storage.responses import ResponseStore
 
 
 class SqlStorage(
@@ -27,6 +28,7 @@ class SqlStorage(
     MailStore,
     MemberStore,
     OutboxStore,
+    ResponseStore,
 ):
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from server.storage.members import Member
     from server.storage.organization import LabelRecord, OrgSettings, TeamRecord
     from server.storage.outbox import OutboxItem
+    from server.storage.responses import ResponseRecord
 
 Role = Literal["owner", "admin", "member"]
 ROLES: tuple[Role, ...] = ("owner", "admin", "member")
@@ -293,6 +294,19 @@ class Storage(UpdateLog, Protocol):
     ) -> Account: ...
 
     async def accounts_by_address(self, address: str) -> list[Account]: ...
+
+    # canned responses
+    async def create_response(self, record: ResponseRecord) -> ResponseRecord:
+        """Refuses the 1,001st personal response of a user, or shared one of an org."""
+        ...
+
+    async def responses(self, org_id: str) -> list[ResponseRecord]: ...
+
+    async def response(self, response_id: str) -> ResponseRecord | None: ...
+
+    async def update_response(self, record: ResponseRecord) -> ResponseRecord: ...
+
+    async def delete_response(self, response_id: str) -> None: ...
 
     # the outbox
     async def claim_draft(self, draft_id: str) -> bool:

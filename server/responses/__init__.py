@@ -1,0 +1,1 @@
+"""Canned responses: searching them (`search`) and rendering their Liquid (`render`)."""
