@@ -4,9 +4,11 @@ both backends — scopes, who sees and edits what, bad Liquid named, the limits.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import pytest
+from pycrdt import Map
 
 from server.errors import Unprocessable
 from server.responses.render import Person, form_variables, render
@@ -16,6 +18,7 @@ from server.storage.responses import MAX_PERSONAL, ResponseRecord
 from tests.fixtures.server import LiveServer, make_person
 from tests.fixtures.server import Person as Member
 from tests.test_import import ORDER
+from tests.yclient import yws
 
 BETTER = Searchable("1", "How to be a better person?", "", "Be kind.", "personal")
 REFUND_ONCE = Searchable("2", "Refunds", "", "We refund within 14 days.", "organization")
@@ -155,3 +158,56 @@ async def test_a_users_thousand_and_first_personal_response_is_refused(storage: 
         await storage.create_response(record)
     shared = ResponseRecord("", org.id, "organization", None, None, "x", "", "b", {}, user.id)
     await storage.create_response(shared)  # the shared limit is counted apart
+
+
+async def test_inserting_a_response_into_a_draft_reaches_its_editors_in_one_update(
+    live_server: LiveServer,
+) -> None:
+    alice, bob, _, _ = await _org(live_server)
+    services = live_server.services
+    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
+        await tx.execute("UPDATE memberships SET role = 'owner' WHERE user_id = ?", alice.user.id)
+    await services.storage.create_account(
+        alice.org.id, "support@acme.test", alice.user.id, "inbox", None, [(bob.user.id, False)]
+    )
+    async with live_server.client(alice.token) as http:
+        imported = await http.post(
+            "/api/admin/accounts/support@acme.test/import",
+            content=ORDER,
+            headers={"content-type": "message/rfc822"},
+        )
+        [conv] = imported.json()["conversations"]
+        draft = (await http.post(f"/api/conversations/{conv}/drafts")).json()["draft"]["id"]
+        made = await http.post(
+            "/api/responses",
+            json={"title": "Tracking", "scope": "organization",
+                  "body": "Hi {{ recipient.first_name }},\nOrder {{ order_number }} ships today.",
+                  "cc": [{"address": "boss@example.com"}, {"address": "carla@example.com"}]},
+        )  # fmt: skip
+        response = made.json()["response"]["id"]
+    async with yws(live_server.ws, f"draft:{draft}", bob.token) as editor:
+        await asyncio.wait_for(editor.synced.wait(), 5)
+        async with live_server.client(bob.token) as http:
+            path = f"/api/drafts/{draft}/responses"
+            first = await http.post(path, json={"response": response})
+            assert first.json() == {"needs": ["order_number"]}
+            done = await http.post(
+                path, json={"response": response, "form": {"order_number": "42"}}
+            )
+            assert done.status_code == 200, done.text
+            missing = await http.post(path, json={"response": "nope"})
+            assert (missing.status_code, missing.json()["error"]["field"]) == (400, "response")
+
+        def arrived() -> bool:
+            return "Order 42 ships today." in editor.text()
+
+        await editor.wait_for(arrived)
+        assert "Hi Carla," in editor.text()
+        headers = editor.doc.get("headers", type=Map).to_py()
+        assert [a["address"] for a in headers["cc_fields"]] == [
+            "boss@example.com",
+            "carla@example.com",
+        ]
+    stored = await services.storage.load_document(f"draft:{draft}")  # in the log, not just sent
+    logged = b"".join([stored.snapshot or b"", *(u for _, u in stored.updates)])
+    assert b"Order 42 ships today." in logged

@@ -12,14 +12,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from pycrdt import Map, XmlElement, XmlFragment, XmlText
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.actions.directory import load_directory
+from server.actions.draft_writer import change_draft
 from server.auth import require_user
 from server.conversations.model import Directory
-from server.errors import Forbidden, InvalidInput, NotFound
+from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
 from server.responses.render import Person, TemplateError, check, form_variables, render
 from server.responses.search import Searchable, search
@@ -222,7 +224,65 @@ async def _context(services: Services, user: User, conv_id: object) -> dict[str,
     return context
 
 
+async def insert_into_draft(request: Request) -> Response:
+    """`POST /api/drafts/{id}/responses` `{"response": id, "form"?: {...}}`: the rendered
+    response goes into the draft in one update — its text as paragraphs at the end of the
+    body, its recipients added to To/Cc/Bcc (no address twice), its subject if the draft
+    has none — or `{"needs": [...]}` while form variables are missing."""
+    services = services_of(request)
+    user = await require_user(request)
+    draft = await services.storage.get_draft(request.path_params["draft_id"])
+    if draft is None:
+        raise NotFound("no such draft")
+    may_edit = draft.author_id == user.id or (
+        draft.conversation_id is not None
+        and await services.storage.conversation_access(draft.conversation_id, user.id)
+    )
+    if not may_edit:
+        raise NotFound("no such draft")
+    if draft.status != "editing":
+        raise Conflict("this draft is being sent or scheduled", field="draft")
+    body = await read_json_object(request)
+    response_id = body.get("response")
+    record = await services.storage.response(response_id) if isinstance(response_id, str) else None
+    directory = await load_directory(services.storage, draft.org_id)
+    if record is None or not _visible(record, user.id, directory):
+        raise InvalidInput("no such response", field="response")
+    form = body.get("form", {})
+    if not isinstance(form, dict) or not all(isinstance(v, str) for v in form.values()):
+        raise InvalidInput("'form' maps each variable to a string", field="form")
+    needs = [name for name in form_variables(record.subject, record.body) if name not in form]
+    if needs:
+        return json_response({"needs": needs})
+    context = await _context(services, user, draft.conversation_id)
+    text = render(record.body, context, form)
+    subject = render(record.subject, context, form)
+
+    def insert(doc: Any) -> None:
+        fragment = doc.get("body", type=XmlFragment)
+        for line in text.split("\n"):
+            paragraph = fragment.children.append(XmlElement("paragraph"))
+            if line:
+                paragraph.children.append(XmlText(line))
+        headers = doc.get("headers", type=Map)
+        for key in FIELDS:
+            adding = record.recipients.get(key, [])
+            if not adding:
+                continue
+            current = list(headers.get(f"{key}_fields") or [])
+            known = {str(a.get("address", "")).lower() for a in current}
+            fresh = [a for a in adding if a["address"].lower() not in known]
+            if fresh:
+                headers[f"{key}_fields"] = [*current, *fresh]
+        if subject.strip() and not str(headers.get("subject") or "").strip():
+            headers["subject"] = subject.strip()
+
+    await change_draft(services, draft.id, insert)
+    return json_response({"inserted": {"response": record.id, "draft": draft.id}})
+
+
 routes: list[BaseRoute] = [
+    Route("/api/drafts/{draft_id}/responses", insert_into_draft, methods=["POST"]),
     Route("/api/responses", list_responses, methods=["GET"]),
     Route("/api/responses", create_response, methods=["POST"]),
     Route("/api/responses/{response_id}", update_response, methods=["PATCH"]),
