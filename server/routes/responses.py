@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from server.actions.directory import load_directory
 from server.actions.draft_writer import change_draft
 from server.auth import require_user
-from server.conversations.model import Directory
+from server.conversations.model import Directory, TeamInfo
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
 from server.responses.render import Person, TemplateError, check, form_variables, render
@@ -34,7 +34,7 @@ FIELDS = ("to", "cc", "bcc")
 MAX_TITLE = 500
 
 
-def _visible(record: ResponseRecord, user: str, directory: Directory) -> bool:
+def visible_to(record: ResponseRecord, user: str, directory: Directory) -> bool:
     if record.scope == "personal":
         return record.user_id == user
     if record.scope == "team":
@@ -42,6 +42,11 @@ def _visible(record: ResponseRecord, user: str, directory: Directory) -> bool:
         admin = directory.members.get(user) in ("owner", "admin")
         return admin or (team is not None and user in team.members)
     return user in directory.members
+
+
+def may_share(user: str, team: TeamInfo, directory: Directory) -> bool:
+    """Sharing a response with a team takes being in it, or an owner or admin."""
+    return user in team.members or directory.members.get(user) in ("owner", "admin")
 
 
 def _json(record: ResponseRecord) -> dict[str, Any]:
@@ -86,7 +91,7 @@ def _recipients(body: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def _checked(subject: str, body: str) -> None:
+def checked(subject: str, body: str) -> None:
     for key, template in (("subject", subject), ("body", body)):
         try:
             check(template)
@@ -100,7 +105,7 @@ async def list_responses(request: Request) -> Response:
     directory = await _directory(services, user, request)
     mine = [
         r for r in await services.storage.responses(directory.org_id)
-        if _visible(r, user.id, directory)
+        if visible_to(r, user.id, directory)
     ]  # fmt: skip
     query = request.query_params.get("q", "")
     if query.strip():
@@ -130,14 +135,11 @@ async def create_response(request: Request) -> Response:
         info = directory.teams.get(team) if isinstance(team, str) else None
         if info is None:
             raise InvalidInput("a team response needs the id of a team", field="team")
-        if user.id not in info.members and directory.members.get(user.id) not in (
-            "owner",
-            "admin",
-        ):
+        if not may_share(user.id, info, directory):
             raise Forbidden(f"you are not in team {info.name}", field="team")
     title = _text(body, "title", limit=MAX_TITLE)
     subject, text = _text(body, "subject", "", MAX_TITLE), _text(body, "body")
-    _checked(subject, text)
+    checked(subject, text)
     record = ResponseRecord(
         "", directory.org_id, scope, user.id if scope == "personal" else None,
         team if scope == "team" else None, title, subject, text,
@@ -152,7 +154,7 @@ async def _mine(services: Services, user: User, request: Request) -> ResponseRec
     if record is None:
         raise NotFound("no such response")
     directory = await load_directory(services.storage, record.org_id)
-    if not _visible(record, user.id, directory):
+    if not visible_to(record, user.id, directory):
         raise NotFound("no such response")
     return record
 
@@ -168,7 +170,7 @@ async def update_response(request: Request) -> Response:
     title = _text(body, "title", limit=MAX_TITLE) if "title" in body else record.title
     subject = _text(body, "subject", "", MAX_TITLE) if "subject" in body else record.subject
     text = _text(body, "body") if "body" in body else record.body
-    _checked(subject, text)
+    checked(subject, text)
     changed = dataclasses.replace(
         record, title=title, subject=subject, body=text,
         recipients=_recipients(body, record.recipients),
@@ -246,7 +248,7 @@ async def insert_into_draft(request: Request) -> Response:
     response_id = body.get("response")
     record = await services.storage.response(response_id) if isinstance(response_id, str) else None
     directory = await load_directory(services.storage, draft.org_id)
-    if record is None or not _visible(record, user.id, directory):
+    if record is None or not visible_to(record, user.id, directory):
         raise InvalidInput("no such response", field="response")
     form = body.get("form", {})
     if not isinstance(form, dict) or not all(isinstance(v, str) for v in form.values()):

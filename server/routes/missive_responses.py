@@ -1,0 +1,206 @@
+"""Missive-compatible canned responses (`reference/missive-rest-api.md` §2.13):
+`GET /v1/responses`, `GET /v1/responses/:id`, `POST /v1/responses`,
+`PATCH /v1/responses/:ids`, `DELETE /v1/responses/:ids`, over the same rows and rules as
+`/api/responses` (`server/routes/responses.py`). A response belongs to a `user` (personal)
+or an `organization`, optionally shared with one team (`share_with_team`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from server.actions.directory import load_directory
+from server.auth import require_user
+from server.conversations.model import Directory
+from server.errors import Forbidden, InvalidInput, NotFound
+from server.json import json_response, read_json_object
+from server.routes.responses import FIELDS, MAX_TITLE, checked, visible_to
+from server.services import Services, services_of
+from server.storage.base import User
+from server.storage.responses import ResponseRecord
+
+KEYS = frozenset({"id", "title", "body", "subject", "organization", "user", "share_with_team",
+                  "to_fields", "cc_fields", "bcc_fields"})  # fmt: skip
+
+
+def _object(record: ResponseRecord) -> dict[str, Any]:
+    return {
+        "id": record.id, "title": record.title, "body": record.body, "subject": record.subject,
+        "organization": record.org_id if record.scope != "personal" else None,
+        "user": record.user_id, "share_with_team": record.team_id,
+        "modified_at": record.updated_at // 1000,
+        **{f"{key}_fields": record.recipients.get(key, []) for key in FIELDS},
+        "shared_labels": [], "attachments": [],
+    }  # fmt: skip
+
+
+async def _directories(services: Services, user: User) -> dict[str, Directory]:
+    return {
+        m.org_id: await load_directory(services.storage, m.org_id)
+        for m in await services.storage.memberships_for_user(user.id)
+    }
+
+
+def _ids(request: Request) -> list[str]:
+    return [i for i in request.path_params["ids"].split(",") if i]
+
+
+def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    items = body.get("responses")
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        raise InvalidInput('body must be {"responses": [{...}]}', field="responses")
+    for index, item in enumerate(items):
+        unknown = set(item) - KEYS
+        if unknown:
+            name = sorted(unknown)[0]
+            raise InvalidInput(f"a response has no {name!r}", field=f"responses[{index}].{name}")
+    return items
+
+
+def _str(item: dict[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+    value = item.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidInput(f"'{key}' must be a string", field=f"{where}.{key}")
+    return value
+
+
+def _recipients(item: dict[str, Any], where: str, current: dict[str, Any]) -> dict[str, Any]:
+    out = dict(current)
+    for key in FIELDS:
+        value = item.get(f"{key}_fields")
+        if value is None:
+            continue
+        ok = isinstance(value, list) and all(
+            isinstance(a, dict) and isinstance(a.get("address"), str) for a in value
+        )
+        if not ok:
+            raise InvalidInput("a list of {address, name}", field=f"{where}.{key}_fields")
+        out[key] = [{"address": a["address"], "name": str(a.get("name") or "")} for a in value]
+    return out
+
+
+async def list_responses(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    wanted = request.query_params.get("organization")
+    limit = min(int(request.query_params.get("limit") or 50), 200)
+    offset = int(request.query_params.get("offset") or 0)
+    items = []
+    for org_id, directory in (await _directories(services, user)).items():
+        if wanted in (None, org_id):
+            items += [
+                _object(r) for r in await services.storage.responses(org_id)
+                if visible_to(r, user.id, directory)
+            ]  # fmt: skip
+    return json_response({"responses": items[offset : offset + limit]})
+
+
+async def _visible_record(services: Services, user: User, response_id: str) -> ResponseRecord:
+    record = await services.storage.response(response_id)
+    directories = await _directories(services, user)
+    directory = directories.get(record.org_id) if record is not None else None
+    if record is None or directory is None or not visible_to(record, user.id, directory):
+        raise NotFound(f"no response {response_id}")
+    return record
+
+
+async def get_response(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    records = [await _visible_record(services, user, i) for i in _ids(request)]
+    return json_response({"responses": [_object(r) for r in records]})
+
+
+async def create_responses(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    directories = await _directories(services, user)
+    planned = []
+    for index, item in enumerate(_items(await read_json_object(request))):
+        where = f"responses[{index}]"
+        org, owner = item.get("organization"), item.get("user")
+        if (org is None) == (owner is None):
+            raise InvalidInput("give exactly one of organization and user", field=where)
+        if owner is not None and owner != user.id:
+            raise Forbidden("a personal response is your own", field=f"{where}.user")
+        org_id = org if org is not None else next(iter(directories), None)
+        if not isinstance(org_id, str) or org_id not in directories:
+            raise Forbidden("not a member of that organization", field=f"{where}.organization")
+        team = item.get("share_with_team")
+        if team is not None:
+            info = directories[org_id].teams.get(team) if org is not None else None
+            if info is None:
+                raise InvalidInput("no such team here", field=f"{where}.share_with_team")
+            if user.id not in info.members and directories[org_id].members.get(user.id) not in (
+                "owner",
+                "admin",
+            ):
+                raise Forbidden(
+                    f"you are not in team {info.name}", field=f"{where}.share_with_team"
+                )
+        title = _str(item, "title", where, required=True) or ""
+        body = _str(item, "body", where) or ""
+        subject = _str(item, "subject", where) or ""
+        if len(title) > MAX_TITLE or len(subject) > MAX_TITLE:
+            raise InvalidInput(f"at most {MAX_TITLE} characters", field=f"{where}.title")
+        checked(subject, body)
+        scope = "personal" if owner is not None else ("team" if team else "organization")
+        planned.append(ResponseRecord(
+            "", org_id, scope, user.id if owner else None, team, title, subject, body,
+            _recipients(item, where, {}), user.id,
+        ))  # fmt: skip
+    created = [await services.storage.create_response(r) for r in planned]
+    return json_response({"responses": [_object(r) for r in created]}, status_code=201)
+
+
+async def update_responses(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    ids = _ids(request)
+    items = _items(await read_json_object(request))
+    if sorted(str(i.get("id")) for i in items) != sorted(ids):
+        raise InvalidInput("send one object for each id in the path", field="responses")
+    changed = []
+    for index, item in enumerate(items):
+        where = f"responses[{index}]"
+        record = await _visible_record(services, user, str(item["id"]))
+        if record.scope == "personal" and record.user_id != user.id:
+            raise NotFound(f"no response {record.id}")
+        title = _str(item, "title", where) or record.title
+        subject = _str(item, "subject", where)
+        body = _str(item, "body", where)
+        subject = record.subject if subject is None else subject
+        body = record.body if body is None else body
+        checked(subject, body)
+        changed.append(dataclasses.replace(
+            record, title=title, subject=subject, body=body,
+            recipients=_recipients(item, where, record.recipients),
+        ))  # fmt: skip
+    saved = [await services.storage.update_response(r) for r in changed]
+    return json_response({"responses": [_object(r) for r in saved]})
+
+
+async def delete_responses(request: Request) -> Response:
+    services = services_of(request)
+    user = await require_user(request)
+    records = [await _visible_record(services, user, i) for i in _ids(request)]
+    for record in records:
+        await services.storage.delete_response(record.id)
+    return json_response({"responses": [{"id": r.id} for r in records]})
+
+
+routes: list[BaseRoute] = [
+    Route("/v1/responses", list_responses, methods=["GET"]),
+    Route("/v1/responses", create_responses, methods=["POST"]),
+    Route("/v1/responses/{ids}", get_response, methods=["GET"]),
+    Route("/v1/responses/{ids}", update_responses, methods=["PATCH"]),
+    Route("/v1/responses/{ids}", delete_responses, methods=["DELETE"]),
+]
