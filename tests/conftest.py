@@ -7,8 +7,6 @@ skipping the tests that need it.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 pytest_plugins = [
@@ -18,9 +16,8 @@ pytest_plugins = [
     "tests.fixtures.server",
     "tests.fixtures.cli",
     "tests.fixtures.smtp",
+    "tests.fixtures.node",
 ]
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture

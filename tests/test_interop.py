@@ -6,33 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import websockets
 from pycrdt import Doc, Provider, XmlElement, XmlFragment, XmlText
 
 from crdt.schemas import draft_seed
+from tests.fixtures.node import NODE_DIR
 from tests.fixtures.server import LiveServer, Person, make_person
 from tests.yclient import yws
-
-NODE_DIR = Path(__file__).resolve().parent / "node"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    path = shutil.which("node")
-    if path is None or not (NODE_DIR / "node_modules" / "yjs").exists():
-        message = "Node clients missing: run `./dev test` (it runs `npm ci` in tests/node)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 async def run_node(node: str, *args: str) -> dict[str, Any]:

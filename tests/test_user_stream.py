@@ -8,9 +8,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import shutil
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,13 +24,11 @@ from server.conversations.model import Conversation, UserState
 from server.services import open_services
 from server.settings import Settings
 from server.user_stream import UserStream
-from tests.conftest import IN_CI
+from tests.fixtures.node import NODE_DIR
 from tests.fixtures.procs import ServerProcess
 from tests.fixtures.server import LiveServer, Person, make_person
 from tests.test_import import ORDER, REPLY
 from tests.yclient import YClient, yws
-
-NODE_DIR = Path(__file__).resolve().parent / "node"
 
 
 class FeedClient(YClient):
@@ -316,17 +312,6 @@ async def test_a_change_in_one_process_reaches_a_subscriber_of_the_other(
         mine = await _own_chat(first.http, carol)
         await stranger.wait_row(mine)
         assert stranger.rows(conv) == []
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    path = shutil.which("node")
-    if path is None or not (NODE_DIR / "node_modules" / "@hocuspocus" / "provider").exists():
-        message = "Node clients missing: run `./dev test` (it runs `npm ci` in tests/node)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 async def test_the_hocuspocus_provider_hears_the_stream(live_server: LiveServer, node: str) -> None:
