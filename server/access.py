@@ -1,4 +1,5 @@
-"""Who may open which document, and how: the policy behind every websocket."""
+"""Who may open which document, and how: the policy behind every websocket, and the
+same rule for the HTTP endpoints that act on a conversation."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from crdt.awareness import Identity
 from crdt.errors import AccessDenied, CloseCode, ProtocolError
 from crdt.schemas import parse_name
 from crdt.socket import Grant
+from server.errors import Forbidden, Merged, NotFound
 from server.storage.base import Storage, User
 
 
@@ -34,3 +36,19 @@ async def grant_for(storage: Storage, user: User | None, name: str) -> Grant:
     if parsed.kind == "conv" and await storage.conversation_access(parsed.id, user.id):
         return Grant(identity, read_only=True)  # conversations are written by the server
     raise AccessDenied(CloseCode.FORBIDDEN, f"you may not open {name}")
+
+
+async def conversation_org_for(storage: Storage, user_id: str, conv_id: str) -> str:
+    """The organization of a conversation `user_id` may act on: `404` when there is none
+    (or it is another organization's), `404 merged` naming the survivor, `403` for a
+    member of its organization without access."""
+    found = await storage.conversation_org(conv_id)
+    memberships = {m.org_id for m in await storage.memberships_for_user(user_id)}
+    if found is None or found[0] not in memberships:
+        raise NotFound(f"no conversation {conv_id}")
+    org_id, merged_into = found
+    if merged_into:
+        raise Merged(f"conversation {conv_id} was merged", target=merged_into)
+    if not await storage.conversation_access(conv_id, user_id):
+        raise Forbidden("you have no access to this conversation")
+    return org_id

@@ -17,7 +17,7 @@ from pycrdt import Map
 from server.actions import smtp_accounts
 from tests.fixtures.server import LiveServer, Person, make_person
 from tests.fixtures.smtp import SmtpFixture
-from tests.test_import import ORDER, REPLY
+from tests.test_import import ORDER, OTHER, REPLY
 from tests.yclient import yws
 
 RFC822 = {"content-type": "message/rfc822"}
@@ -260,3 +260,26 @@ async def test_a_new_email_is_a_private_draft_and_sends_from_an_allowed_account(
         "Hi Dan",
         None,
     )
+
+
+async def test_a_reply_draft_follows_its_conversation_into_a_merge(
+    live_server: LiveServer, loopback_smtp: SmtpFixture
+) -> None:
+    alice, _, conv, draft = await _setup(live_server, loopback_smtp)
+    async with live_server.client(alice.token) as http:
+        other = await http.post(
+            "/api/admin/accounts/support@acme.test/import", content=OTHER, headers=RFC822
+        )
+        [target] = other.json()["conversations"]
+        merged = await http.post(
+            f"/api/conversations/{conv}/commands", json={"command": "merge_into", "target": target}
+        )
+        assert merged.status_code == 200, merged.text
+        drafts = (await http.get("/api/mailboxes/drafts")).json()["conversations"]
+        assert [row["id"] for row in drafts] == [target]
+        sent = await http.post(f"/api/drafts/{draft}/send", json={})
+        assert sent.status_code == 202, sent.text
+        assert sent.json()["outbox"]["conversation"] == target
+        await _until(http, sent.json()["outbox"]["id"], "sent")
+        state = (await http.get(f"/api/conversations/{target}")).json()["conversation"]
+        assert state["messages_count"] == 3

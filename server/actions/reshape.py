@@ -33,7 +33,7 @@ async def merge(
         return []
 
     async def rows(txs: ConversationTxs) -> None:
-        await txs.move_messages(source_id, target_id)
+        await txs.merge_rows(source_id, target_id)
 
     convs = await services.conversations.change_many([source_id, target_id], change, rows)
     return convs[target_id]

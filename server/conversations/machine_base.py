@@ -139,5 +139,6 @@ def empty(conv: Conversation) -> None:
     conv.comments.clear()
     conv.tasks.clear()
     conv.posts.clear()
+    conv.scheduled.clear()
     conv.snooze = None
     conv.in_team_inbox = False

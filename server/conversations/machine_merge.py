@@ -32,10 +32,10 @@ def merge(
     """Fold `source` into `target` (row 48, L7848–7939).
 
     The target gets the source's messages (one copy of a mail both hold: a mail duplicated
-    per team merges back into one), comments and posts in time order, its tasks,
-    the union of labels, assignees, access and drafts, and a `merged` event; the source
-    keeps only a pointer to the target (`merged_into`), so people viewing it are sent
-    there. The target keeps its team, status and snooze, except that an open source reopens
+    per team merges back into one), comments and posts in time order, its tasks and Send
+    Later drafts, the union of labels, assignees, access and drafts, and a `merged` event;
+    the source keeps only a pointer to the target (`merged_into`), so people viewing it
+    are sent there. The target keeps its team, status and snooze, except that an open source reopens
     a closed target (its open work must not vanish into the Closed mailbox)."""
     if source.id == target.id:
         raise InvalidInput("a conversation cannot be merged into itself", field="target")
@@ -65,6 +65,7 @@ def merge(
     target.assignees = list(dict.fromkeys([*target.assignees, *source.assignees]))
     target.drafts = list(dict.fromkeys([*target.drafts, *source.drafts]))
     target.tasks = [*target.tasks, *source.tasks]
+    target.scheduled = [*target.scheduled, *source.scheduled]
     target.posts = sorted([*target.posts, *source.posts], key=lambda p: p.created_at)
     for uid, theirs in source.users.items():
         target.users[uid] = _merged_state(target.users.get(uid), theirs)

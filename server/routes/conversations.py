@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.access import conversation_org_for
 from server.actions import reshape, snoozes
 from server.actions.directory import load_directory
 from server.auth import require_user
@@ -18,27 +19,14 @@ from server.conversations.commands import COMMANDS
 from server.conversations.model import Conversation, Directory, UserState
 from server.conversations.params import parse_command
 from server.conversations.summary import summary
-from server.errors import Forbidden, InvalidInput, Merged, NotFound
+from server.errors import Forbidden, InvalidInput
 from server.json import json_response, read_json_object
 from server.services import Services, services_of
 from server.storage.base import User
 
 
-async def _org_of(services: Services, user: User, conv_id: str) -> str:
-    found = await services.storage.conversation_org(conv_id)
-    memberships = {m.org_id for m in await services.storage.memberships_for_user(user.id)}
-    if found is None or found[0] not in memberships:
-        raise NotFound(f"no conversation {conv_id}")
-    org_id, merged_into = found
-    if merged_into:
-        raise Merged(f"conversation {conv_id} was merged", target=merged_into)
-    return org_id
-
-
 async def _readable(services: Services, user: User, conv_id: str) -> Directory:
-    org_id = await _org_of(services, user, conv_id)
-    if not await services.storage.conversation_access(conv_id, user.id):
-        raise Forbidden("you have no access to this conversation")
+    org_id = await conversation_org_for(services.storage, user.id, conv_id)
     return await load_directory(services.storage, org_id)
 
 
@@ -60,7 +48,7 @@ async def run_command(request: Request) -> Response:
     directory = await _readable(services, user, conv_id)
     params = command.params
     if command.name == "merge_into":
-        await _org_of(services, user, params["target"])  # merged-away targets redirect
+        await conversation_org_for(services.storage, user.id, params["target"])
         target = await reshape.merge(
             services, user.id, conv_id, params["target"], params["subject"], directory
         )

@@ -9,12 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.access import conversation_org_for
 from server.actions import sending
 from server.actions.directory import load_directory
 from server.auth import require_user
 from server.conversations.model import UNDO_SEND_DELAYS as UNDO_DELAYS
 from server.conversations.times import resolve
-from server.errors import Forbidden, InvalidInput, NotFound
+from server.errors import InvalidInput, NotFound
 from server.json import json_response, read_json_object
 from server.services import Services, services_of
 from server.storage.base import User
@@ -30,22 +31,13 @@ def _item_json(item: OutboxItem) -> dict[str, object]:
     }  # fmt: skip
 
 
-async def _conversation_org(services: Services, user: User, conv_id: str) -> str:
-    found = await services.storage.conversation_org(conv_id)
-    if found is None:
-        raise NotFound(f"no conversation {conv_id}")
-    if not await services.storage.conversation_access(conv_id, user.id):
-        raise Forbidden("you have no access to this conversation")
-    return found[0]
-
-
 async def send(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     draft = await services.storage.get_draft(request.path_params["draft_id"])
     if draft is None or draft.conversation_id is None:
         raise NotFound("no such reply draft")
-    org_id = await _conversation_org(services, user, draft.conversation_id)
+    org_id = await conversation_org_for(services.storage, user.id, draft.conversation_id)
     body = await read_json_object(request)
     directory = await load_directory(services.storage, org_id)
     undo_s = body.get("undo_s", directory.prefs(user.id).undo_send_s)
@@ -109,7 +101,7 @@ async def _item(services: Services, user: User, item_id: str) -> OutboxItem:
     item = await services.storage.outbox_item(item_id)
     if item is None:
         raise NotFound(f"no outgoing message {item_id}")
-    await _conversation_org(services, user, item.conversation_id)
+    await conversation_org_for(services.storage, user.id, item.conversation_id)
     return item
 
 

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from crdt.schemas import draft_seed
+from server.access import conversation_org_for
 from server.actions.directory import load_directory
 from server.actions.sending import latest
 from server.auth import require_user
@@ -40,7 +41,7 @@ async def start_reply(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     conv_id = request.path_params["conv_id"]
-    org_id = await _readable(services, user, conv_id)
+    org_id = await conversation_org_for(services.storage, user.id, conv_id)
     directory = await load_directory(services.storage, org_id)
     conv = await services.conversations.read(conv_id)
     draft_id = str(uuid.uuid4())
@@ -106,20 +107,11 @@ async def start_new_email(request: Request) -> Response:
     return json_response({"draft": answer}, status_code=201)
 
 
-async def _readable(services: Services, user: User, conv_id: str) -> str:
-    found = await services.storage.conversation_org(conv_id)
-    if found is None or found[1]:
-        raise NotFound(f"no conversation {conv_id}")
-    if not await services.storage.conversation_access(conv_id, user.id):
-        raise Forbidden("you have no access to this conversation")
-    return found[0]
-
-
 async def _reply_draft(services: Services, user: User, draft_id: str) -> tuple[Draft, str]:
     draft = await services.storage.get_draft(draft_id)
     if draft is None or draft.conversation_id is None:
         raise NotFound(f"no reply draft {draft_id}")
-    org_id = await _readable(services, user, draft.conversation_id)
+    org_id = await conversation_org_for(services.storage, user.id, draft.conversation_id)
     return draft, org_id
 
 

@@ -178,6 +178,17 @@ class ConversationTxs(dict[str, ConversationTx]):
         self[name] = ConversationTx(self._tx, name, exists=False)
         return self[name]
 
+    async def merge_rows(self, source: str, target: str) -> None:
+        """Everything stored against `source` now belongs to `target` (a merge): its
+        messages, its reply drafts and their outbox items."""
+        await self.move_messages(source, target)
+        for table in ("drafts", "outbox"):
+            await self._tx.execute(
+                f"UPDATE {table} SET conversation_id = ? WHERE conversation_id = ?",
+                target,
+                source,
+            )
+
     async def move_messages(self, source: str, target: str, ids: list[str] | None = None) -> None:
         """Re-parent stored messages (all of `source`'s, or just `ids`) to `target`."""
         if ids is None:
