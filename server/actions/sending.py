@@ -307,7 +307,7 @@ class TemporaryFailure(Exception):
 
 
 async def _record_sent(services: Services, item: OutboxItem, code: int | None) -> None:
-    directory = await _directory(services, item.org_id)
+    directory = await load_directory(services.storage, item.org_id)
     now = int(time.time() * 1000)
     summary = MessageSummary(
         id=item.id, direction="out", from_address=item.sender, subject=item.subject,
@@ -363,7 +363,3 @@ async def _failed(services: Services, item: OutboxItem, code: int | None, why: s
     )
     await services.storage.set_draft_status(item.draft_id, "editing")
     return "failed"
-
-
-async def _directory(services: Services, org_id: str) -> Directory:
-    return await load_directory(services.storage, org_id)

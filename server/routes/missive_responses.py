@@ -18,7 +18,15 @@ from server.auth import require_user
 from server.conversations.model import Directory
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
-from server.routes.responses import FIELDS, MAX_TITLE, checked, visible_to
+from server.routes.missive_input import path_ids
+from server.routes.responses import (
+    FIELDS,
+    MAX_TITLE,
+    checked,
+    may_share,
+    recipients_from,
+    visible_to,
+)
 from server.services import Services, services_of
 from server.storage.base import User
 from server.storage.responses import ResponseRecord
@@ -45,10 +53,6 @@ async def _directories(services: Services, user: User) -> dict[str, Directory]:
     }
 
 
-def _ids(request: Request) -> list[str]:
-    return [i for i in request.path_params["ids"].split(",") if i]
-
-
 def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
     items = body.get("responses")
     if isinstance(items, dict):
@@ -70,21 +74,6 @@ def _str(item: dict[str, Any], key: str, where: str, *, required: bool = False) 
     if not isinstance(value, str) or (required and not value.strip()):
         raise InvalidInput(f"'{key}' must be a string", field=f"{where}.{key}")
     return value
-
-
-def _recipients(item: dict[str, Any], where: str, current: dict[str, Any]) -> dict[str, Any]:
-    out = dict(current)
-    for key in FIELDS:
-        value = item.get(f"{key}_fields")
-        if value is None:
-            continue
-        ok = isinstance(value, list) and all(
-            isinstance(a, dict) and isinstance(a.get("address"), str) for a in value
-        )
-        if not ok:
-            raise InvalidInput("a list of {address, name}", field=f"{where}.{key}_fields")
-        out[key] = [{"address": a["address"], "name": str(a.get("name") or "")} for a in value]
-    return out
 
 
 async def list_responses(request: Request) -> Response:
@@ -115,7 +104,9 @@ async def _visible_record(services: Services, user: User, response_id: str) -> R
 async def get_response(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    records = [await _visible_record(services, user, i) for i in _ids(request)]
+    records = [
+        await _visible_record(services, user, i) for i in path_ids(request.path_params["ids"])
+    ]
     return json_response({"responses": [_object(r) for r in records]})
 
 
@@ -139,13 +130,8 @@ async def create_responses(request: Request) -> Response:
             info = directories[org_id].teams.get(team) if org is not None else None
             if info is None:
                 raise InvalidInput("no such team here", field=f"{where}.share_with_team")
-            if user.id not in info.members and directories[org_id].members.get(user.id) not in (
-                "owner",
-                "admin",
-            ):
-                raise Forbidden(
-                    f"you are not in team {info.name}", field=f"{where}.share_with_team"
-                )
+            if not may_share(user.id, info, directories[org_id]):
+                raise Forbidden(f"not in team {info.name}", field=f"{where}.share_with_team")
         title = _str(item, "title", where, required=True) or ""
         body = _str(item, "body", where) or ""
         subject = _str(item, "subject", where) or ""
@@ -155,7 +141,7 @@ async def create_responses(request: Request) -> Response:
         scope = "personal" if owner is not None else ("team" if team else "organization")
         planned.append(ResponseRecord(
             "", org_id, scope, user.id if owner else None, team, title, subject, body,
-            _recipients(item, where, {}), user.id,
+            recipients_from(item, {}, suffix="_fields", where=where), user.id,
         ))  # fmt: skip
     created = [await services.storage.create_response(r) for r in planned]
     return json_response({"responses": [_object(r) for r in created]}, status_code=201)
@@ -164,7 +150,7 @@ async def create_responses(request: Request) -> Response:
 async def update_responses(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    ids = _ids(request)
+    ids = path_ids(request.path_params["ids"])
     items = _items(await read_json_object(request))
     if sorted(str(i.get("id")) for i in items) != sorted(ids):
         raise InvalidInput("send one object for each id in the path", field="responses")
@@ -182,7 +168,7 @@ async def update_responses(request: Request) -> Response:
         checked(subject, body)
         changed.append(dataclasses.replace(
             record, title=title, subject=subject, body=body,
-            recipients=_recipients(item, where, record.recipients),
+            recipients=recipients_from(item, record.recipients, suffix="_fields", where=where),
         ))  # fmt: skip
     saved = [await services.storage.update_response(r) for r in changed]
     return json_response({"responses": [_object(r) for r in saved]})
@@ -191,7 +177,9 @@ async def update_responses(request: Request) -> Response:
 async def delete_responses(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    records = [await _visible_record(services, user, i) for i in _ids(request)]
+    records = [
+        await _visible_record(services, user, i) for i in path_ids(request.path_params["ids"])
+    ]
     for record in records:
         await services.storage.delete_response(record.id)
     return json_response({"responses": [{"id": r.id} for r in records]})

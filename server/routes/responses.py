@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.actions.directory import load_directory
 from server.actions.draft_writer import change_draft
+from server.actions.sending import latest
 from server.auth import require_user
 from server.conversations.model import Directory, TeamInfo
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -77,16 +78,21 @@ def _text(body: dict[str, Any], key: str, default: str | None = None, limit: int
     return value
 
 
-def _recipients(body: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+def recipients_from(
+    body: dict[str, Any], current: dict[str, Any], *, suffix: str = "", where: str = ""
+) -> dict[str, Any]:
+    """To/Cc/Bcc from a request (keys `to`… here, `to_fields`… in the Missive API), each a
+    list of {address, name}; keys the request leaves out keep their `current` value."""
     out = dict(current)
     for key in FIELDS:
-        if key not in body:
+        value = body.get(key + suffix)
+        if value is None:
             continue
-        value = body[key]
+        name = f"{where}.{key}{suffix}" if where else f"{key}{suffix}"
         if not isinstance(value, list) or not all(
             isinstance(a, dict) and isinstance(a.get("address"), str) for a in value
         ):
-            raise InvalidInput(f"'{key}' must be a list of {{address, name}}", field=key)
+            raise InvalidInput(f"'{name}' must be a list of {{address, name}}", field=name)
         out[key] = [{"address": a["address"], "name": str(a.get("name") or "")} for a in value]
     return out
 
@@ -143,7 +149,7 @@ async def create_response(request: Request) -> Response:
     record = ResponseRecord(
         "", directory.org_id, scope, user.id if scope == "personal" else None,
         team if scope == "team" else None, title, subject, text,
-        _recipients(body, {}), user.id,
+        recipients_from(body, {}), user.id,
     )  # fmt: skip
     saved = await services.storage.create_response(record)
     return json_response({"response": _json(saved)}, status_code=201)
@@ -173,7 +179,7 @@ async def update_response(request: Request) -> Response:
     checked(subject, text)
     changed = dataclasses.replace(
         record, title=title, subject=subject, body=text,
-        recipients=_recipients(body, record.recipients),
+        recipients=recipients_from(body, record.recipients),
     )  # fmt: skip
     return json_response({"response": _json(await services.storage.update_response(changed))})
 
@@ -218,7 +224,7 @@ async def _context(services: Services, user: User, conv_id: object) -> dict[str,
         raise NotFound("no such conversation", field="conversation")
     conv = await services.conversations.read(conv_id)
     inbound = [m for m in conv.messages if m.direction == "in"]
-    last = max(inbound, key=lambda m: m.at) if inbound else None
+    last = latest(inbound) if inbound else None
     context["conversation"] = {"id": conv.id, "subject": conv.subject}
     if last is not None:
         context["recipient"] = Person(last.from_address, last.from_name).as_liquid()
