@@ -17,6 +17,8 @@ from server.routes import (
     admin,
     admin_org,
     admin_users,
+    aliases,
+    attachments,
     conversations,
     drafts,
     health,
@@ -31,6 +33,7 @@ from server.routes import (
     responses,
     rooms,
     session,
+    signatures,
     websocket,
 )
 from server.services import open_services
@@ -54,7 +57,10 @@ def create_app(settings: Settings) -> Starlette:
         *reply_drafts.routes,
         *outbox.routes,
         *responses.routes,
+        *attachments.routes,
         *missive_responses.routes,
+        *aliases.routes,
+        *signatures.routes,
         *mailboxes.routes,
         *conversations.routes,
         *me.routes,

@@ -66,6 +66,11 @@ class Settings:
         16 * 1024 * 1024,
         "Largest encoded size a document may grow to; further updates are refused.",
     )
+    max_attachment_bytes: int = setting(
+        "TANDEM_MAX_ATTACHMENT_BYTES",
+        25 * 1024 * 1024,
+        "Total size of the files attached to one draft (or one canned response).",
+    )
     max_connections_per_document: int = setting(
         "TANDEM_MAX_CONNECTIONS_PER_DOCUMENT", 500, "Connections one document accepts."
     )

@@ -5,6 +5,7 @@ Who sees one: its owner (personal), the team's members (team; owners and admins 
 everyone in the organization (organization). Whoever sees a shared response may edit it
 (CR-16; the product's "admins only" restriction is not offered); a personal one only its
 owner. Limits: 1,000 personal responses per user and 1,000 shared per organization.
+A response's files are uploaded and removed in `server/routes/attachments.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions.attachments import attachment_json, copy_from_response, list_copies
 from server.actions.directory import load_directory
 from server.actions.draft_writer import change_draft
 from server.actions.sending import latest
@@ -27,6 +29,7 @@ from server.json import json_response, read_json_object
 from server.responses.render import Person, TemplateError, check, form_variables, render
 from server.responses.search import Searchable, search
 from server.services import Services, services_of
+from server.storage.attachments import AttachmentRecord
 from server.storage.base import User
 from server.storage.responses import ResponseRecord
 
@@ -50,12 +53,13 @@ def may_share(user: str, team: TeamInfo, directory: Directory) -> bool:
     return user in team.members or directory.members.get(user) in ("owner", "admin")
 
 
-def _json(record: ResponseRecord) -> dict[str, Any]:
+def _json(record: ResponseRecord, attachments: list[AttachmentRecord]) -> dict[str, Any]:
     return {
         "id": record.id, "scope": record.scope, "team": record.team_id, "title": record.title,
         "subject": record.subject, "body": record.body,
         **{key: record.recipients.get(key, []) for key in FIELDS},
         "form": form_variables(record.subject, record.body),
+        "attachments": [attachment_json(a) for a in attachments],
         "updated_at": record.updated_at // 1000,
     }  # fmt: skip
 
@@ -125,7 +129,8 @@ async def list_responses(request: Request) -> Response:
         )
         by_id = {r.id: r for r in mine}
         mine = [by_id[item.id] for item in found]
-    return json_response({"responses": [_json(r) for r in mine]})
+    files = await services.storage.response_attachments(directory.org_id)
+    return json_response({"responses": [_json(r, files.get(r.id, [])) for r in mine]})
 
 
 async def create_response(request: Request) -> Response:
@@ -152,11 +157,12 @@ async def create_response(request: Request) -> Response:
         recipients_from(body, {}), user.id,
     )  # fmt: skip
     saved = await services.storage.create_response(record)
-    return json_response({"response": _json(saved)}, status_code=201)
+    return json_response({"response": _json(saved, [])}, status_code=201)
 
 
-async def _mine(services: Services, user: User, request: Request) -> ResponseRecord:
-    record = await services.storage.response(request.path_params["response_id"])
+async def response_for(services: Services, user: User, response_id: str) -> ResponseRecord:
+    """The response `user` sees (and so may edit); `404` otherwise."""
+    record = await services.storage.response(response_id)
     if record is None:
         raise NotFound("no such response")
     directory = await load_directory(services.storage, record.org_id)
@@ -168,7 +174,7 @@ async def _mine(services: Services, user: User, request: Request) -> ResponseRec
 async def update_response(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    record = await _mine(services, user, request)
+    record = await response_for(services, user, request.path_params["response_id"])
     body = await read_json_object(request)
     unknown = set(body) - {"title", "subject", "body", *FIELDS}
     if unknown:
@@ -181,13 +187,15 @@ async def update_response(request: Request) -> Response:
         record, title=title, subject=subject, body=text,
         recipients=recipients_from(body, record.recipients),
     )  # fmt: skip
-    return json_response({"response": _json(await services.storage.update_response(changed))})
+    saved = await services.storage.update_response(changed)
+    files = await services.storage.attachments_of(response_id=saved.id)
+    return json_response({"response": _json(saved, files)})
 
 
 async def delete_response(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    record = await _mine(services, user, request)
+    record = await response_for(services, user, request.path_params["response_id"])
     await services.storage.delete_response(record.id)
     return Response(status_code=204)
 
@@ -197,7 +205,7 @@ async def render_response(request: Request) -> Response:
     recipients; or `{"needs": [names]}` while form variables are missing (V-6)."""
     services = services_of(request)
     user = await require_user(request)
-    record = await _mine(services, user, request)
+    record = await response_for(services, user, request.path_params["response_id"])
     body = await read_json_object(request)
     form = body.get("form", {})
     if not isinstance(form, dict) or not all(isinstance(v, str) for v in form.values()):
@@ -236,7 +244,9 @@ async def insert_into_draft(request: Request) -> Response:
     """`POST /api/drafts/{id}/responses` `{"response": id, "form"?: {...}}`: the rendered
     response goes into the draft in one update — its text as paragraphs at the end of the
     body, its recipients added to To/Cc/Bcc (no address twice), its subject if the draft
-    has none — or `{"needs": [...]}` while form variables are missing."""
+    has none, its files copied into the draft and listed (an inline image also at the end
+    of the body) — or `{"needs": [...]}` while form variables are missing. Files that
+    would take the draft past its limit are `413` and nothing is inserted."""
     services = services_of(request)
     user = await require_user(request)
     draft = await services.storage.get_draft(request.path_params["draft_id"])
@@ -265,6 +275,7 @@ async def insert_into_draft(request: Request) -> Response:
     context = await _context(services, user, draft.conversation_id)
     text = render(record.body, context, form)
     subject = render(record.subject, context, form)
+    copies = await copy_from_response(services, record.id, draft.id, user.id)
 
     def insert(doc: Any) -> None:
         fragment = doc.get("body", type=XmlFragment)
@@ -284,9 +295,15 @@ async def insert_into_draft(request: Request) -> Response:
                 headers[f"{key}_fields"] = [*current, *fresh]
         if subject.strip() and not str(headers.get("subject") or "").strip():
             headers["subject"] = subject.strip()
+        list_copies(doc, copies)
 
-    await change_draft(services, draft.id, insert)
-    return json_response({"inserted": {"response": record.id, "draft": draft.id}})
+    try:
+        await change_draft(services, draft.id, insert)
+    except Exception:
+        await services.storage.forget_attachments([copy.id for copy in copies])
+        raise
+    inserted = {"response": record.id, "draft": draft.id, "attachments": [c.id for c in copies]}
+    return json_response({"inserted": inserted})
 
 
 routes: list[BaseRoute] = [

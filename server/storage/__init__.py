@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from server.settings import Settings
 from server.storage.accounts import AccountStore
+from server.storage.aliases import AliasStore
+from server.storage.attachments import AttachmentStore
 from server.storage.base import Storage
 from server.storage.conversations import ConversationStore
 from server.storage.database import Database
@@ -16,6 +18,7 @@ from server.storage.migrations import migrate, schema_version
 from server.storage.organization import OrganizationStore
 from server.storage.outbox import OutboxStore
 from server.storage.responses import ResponseStore
+from server.storage.signatures import SignatureStore
 
 
 class SqlStorage(
@@ -29,6 +32,9 @@ class SqlStorage(
     MemberStore,
     OutboxStore,
     ResponseStore,
+    AliasStore,
+    SignatureStore,
+    AttachmentStore,
 ):
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -16,6 +16,9 @@ from crdt.store import UpdateLog
 
 if TYPE_CHECKING:
     from server.conversations.index import UserRow
+    from server.identity.senders import SenderPreferences
+    from server.storage.aliases import AliasRow, AliasSettings
+    from server.storage.attachments import AttachmentRecord
     from server.storage.conversations import ConversationTx, ConversationTxs
     from server.storage.jobs import Job
     from server.storage.mail import Account, StoredSmtp, ThreadCandidate
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from server.storage.organization import LabelRecord, OrgSettings, TeamRecord
     from server.storage.outbox import OutboxItem
     from server.storage.responses import ResponseRecord
+    from server.storage.signatures import SignatureRecord
 
 Role = Literal["owner", "admin", "member"]
 ROLES: tuple[Role, ...] = ("owner", "admin", "member")
@@ -307,6 +311,98 @@ class Storage(UpdateLog, Protocol):
     async def update_response(self, record: ResponseRecord) -> ResponseRecord: ...
 
     async def delete_response(self, response_id: str) -> None: ...
+
+    # aliases and signatures
+    async def aliases_of(self, org_id: str) -> list[AliasRow]:
+        """Every alias, accounts' defaults included, in creation order."""
+        ...
+
+    async def alias(self, alias_id: str) -> AliasRow | None: ...
+
+    async def create_alias(
+        self, account_id: str, address: str, description: str, created_by: str
+    ) -> AliasRow:
+        """Refuses an account's 101st extra alias."""
+        ...
+
+    async def delete_alias(self, alias_id: str) -> None: ...
+
+    async def set_alias_shares(
+        self, alias_id: str, account_id: str, user_ids: Sequence[str]
+    ) -> None: ...
+
+    async def alias_settings(self, org_id: str, user_id: str) -> dict[str, AliasSettings]: ...
+
+    async def save_alias_settings(
+        self, alias: AliasRow, user_id: str, settings: AliasSettings
+    ) -> None: ...
+
+    async def sender_preferences(self, org_id: str, user_id: str) -> SenderPreferences: ...
+
+    async def save_sender_preferences(
+        self, org_id: str, user_id: str, preferences: SenderPreferences
+    ) -> None: ...
+
+    async def message_raw(self, message_id: str) -> bytes | None: ...
+
+    async def create_signature(self, record: SignatureRecord) -> SignatureRecord:
+        """Refuses the 101st personal signature of a user, the 501st of an organization."""
+        ...
+
+    async def signatures(self, org_id: str) -> list[SignatureRecord]: ...
+
+    async def signature(self, signature_id: str) -> SignatureRecord | None: ...
+
+    async def update_signature(self, record: SignatureRecord) -> SignatureRecord: ...
+
+    async def delete_signature(self, signature_id: str) -> None: ...
+
+    # attachments: a draft's or a response's files (`server/storage/attachments.py`)
+    async def add_attachment(
+        self, record: AttachmentRecord, data: bytes, *, limit: int
+    ) -> AttachmentRecord:
+        """Store `data` for the record's draft or response (id, size, sha256 and created_at
+        filled in) unless the owner's files would pass `limit` bytes (`OverLimit`); a draft
+        not being edited is `Conflict` naming `draft`."""
+        ...
+
+    async def copy_attachments(
+        self, response_id: str, draft_id: str, created_by: str, *, limit: int
+    ) -> list[AttachmentRecord]:
+        """Copy a response's files into a draft, all or none (`OverLimit`, `Conflict`)."""
+        ...
+
+    async def attachment(self, attachment_id: str) -> AttachmentRecord | None: ...
+
+    async def attachment_data(self, attachment_id: str) -> bytes | None: ...
+
+    async def attachments_of(
+        self, *, draft_id: str | None = None, response_id: str | None = None
+    ) -> list[AttachmentRecord]:
+        """In upload order."""
+        ...
+
+    async def response_attachments(self, org_id: str) -> dict[str, list[AttachmentRecord]]:
+        """Response id -> its files, in upload order."""
+        ...
+
+    async def attachment_total(
+        self, *, draft_id: str | None = None, response_id: str | None = None
+    ) -> int: ...
+
+    async def attachment_blobs(
+        self, draft_id: str, ids: Sequence[str]
+    ) -> list[tuple[AttachmentRecord, bytes]]:
+        """Those of `ids` the draft holds, with their bytes, in upload order."""
+        ...
+
+    async def delete_attachment(
+        self, attachment_id: str, *, draft_id: str | None = None, response_id: str | None = None
+    ) -> bool:
+        """False when the owner has no such file; `Conflict` for a draft not being edited."""
+        ...
+
+    async def forget_attachments(self, ids: Sequence[str]) -> None: ...
 
     # the outbox
     async def claim_draft(self, draft_id: str) -> bool:
