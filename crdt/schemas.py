@@ -36,6 +36,7 @@ def new_doc(name: str) -> Doc[Any]:
     if parse_name(name).kind == "draft":
         doc.get("body", type=XmlFragment)
         doc.get("headers", type=Map)
+        doc.get("attachments", type=Map)  # attachment id -> {filename, content_type, size, inline}
     return doc
 
 
@@ -49,8 +50,11 @@ def draft_seed(subject: str, paragraphs: list[str], headers: dict[str, object]) 
         for key, value in headers.items():
             header_map[key] = value
         for text in paragraphs or [""]:
+            # Always one text node, even when empty: two editors typing at once into an
+            # empty paragraph would otherwise each create their own, and y-prosemirror
+            # (which expects one text node per run) reconciles the pair by rewriting them,
+            # duplicating or scrambling the words (tests/test_cowrite.py).
             paragraph = body.children.append(XmlElement("paragraph"))
-            if text:
-                paragraph.children.append(XmlText(text))
+            paragraph.children.append(XmlText(text))
     update: bytes = doc.get_update()
     return update
