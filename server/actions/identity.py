@@ -11,7 +11,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 
-from server.conversations.model import Conversation, MessageSummary
+from server.conversations.model import Conversation, latest
 from server.errors import Forbidden, InvalidInput
 from server.identity.senders import (
     Alias,
@@ -121,6 +121,15 @@ async def sender_alias(
     return accounts[alias.account_id], alias
 
 
+async def chosen_identity(
+    storage: Storage, org_id: str, user_id: str, address: str, first: bool = True
+) -> Identity:
+    """The identity of a From picked by hand: raises as `sender_alias` does."""
+    _, alias = await sender_alias(storage, org_id, user_id, address)
+    settings = await storage.alias_settings(org_id, user_id)
+    return await _identity(storage, org_id, user_id, alias, settings.get(alias.id), first)
+
+
 async def display_name(storage: Storage, org_id: str, user_id: str, alias_id: str) -> str:
     """The name `user_id` set on an alias (AL-3); "" when they set none."""
     return (await storage.alias_settings(org_id, user_id)).get(alias_id, AliasSettings()).name
@@ -193,9 +202,9 @@ async def _sent_to(storage: Storage, conv: Conversation) -> tuple[list[str], lis
     inbound = [message for message in conv.messages if message.direction == "in"]
     if not inbound:
         outbound = [message for message in conv.messages if message.direction == "out"]
-        last = _latest(outbound) if outbound else None
+        last = latest(outbound) if outbound else None
         return ([last.from_address], [], last.account_id) if last is not None else ([], [], None)
-    last = _latest(inbound)
+    last = latest(inbound)
     raw = await storage.message_raw(last.id)
     if raw is None:
         return [], [], last.account_id
@@ -207,7 +216,3 @@ def addressed_to(raw: bytes, *headers: str) -> list[str]:
     parsed = BytesHeaderParser(policy=compat32).parsebytes(raw)
     values = [str(value) for name in headers for value in parsed.get_all(name, [])]
     return [address.strip().lower() for _, address in getaddresses(values) if "@" in address]
-
-
-def _latest(messages: list[MessageSummary]) -> MessageSummary:
-    return max(enumerate(messages), key=lambda pair: (pair[1].at, pair[0]))[1]

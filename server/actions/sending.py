@@ -6,7 +6,9 @@ outbox, and let the worker hand it to the account's SMTP server.
    disconnected (close code 4423) and can only reopen it read-only, so no edit lands after
    the snapshot.
 2. **Snapshot.** The draft is read from its log (every acknowledged edit) and rendered:
-   HTML through `crdt.richtext` (sanitised), plain text from the same tree.
+   HTML through `crdt.richtext` (sanitised), plain text from the same tree, the signature
+   block below both, and its attachments (inline images the body shows as `cid:` parts).
+   It goes out from the alias its `from` header names, if the sender may send from it.
 3. **Build once.** The MIME bytes, with a Message-ID chosen now and In-Reply-To/References
    from the conversation, go into the outbox with a release time (the sender's undo delay).
    A bad recipient is refused naming the field, and the draft goes back to `editing`.
@@ -35,13 +37,16 @@ from crdt.errors import CloseCode, ProtocolError
 from crdt.richtext import render
 from crdt.schemas import new_doc
 from server.actions import smtp_accounts, snoozes
+from server.actions.attachments import draft_parts
 from server.actions.directory import load_directory
+from server.actions.identity import sender_alias
 from server.conversations.machine_drafts import schedule_send, unschedule_send
 from server.conversations.machine_mail import send_message
 from server.conversations.machine_snooze import snooze
 from server.conversations.machine_triage import archive, close
-from server.conversations.model import Conversation, Directory, MessageSummary
-from server.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from server.conversations.model import Conversation, Directory, MessageSummary, latest
+from server.errors import AppError, Conflict, InvalidInput, NotFound, Unprocessable
+from server.identity.signatures import sanitise
 from server.scheduler import Scheduler
 from server.storage.conversations import ConversationTx, StoredMessage
 from server.storage.jobs import Job
@@ -56,6 +61,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 KIND = "outbox_send"
 MAX_REFERENCES = 20
+MAX_NAME = 200  # characters of a From display name
 
 
 def job_key(item_id: str) -> str:
@@ -95,7 +101,7 @@ async def send_draft(
     locked = ProtocolError(CloseCode.LOCKED, f"draft {draft_id} is being sent")
     await services.rooms.evict(f"draft:{draft_id}", locked)
     try:
-        item = await _prepare(services, actor, draft_id, draft.conversation_id, directory, undo_s)
+        item = await _prepare(services, actor, draft_id, draft.conversation_id, undo_s)
         item = dataclasses.replace(item, then=then)
         if send_at is not None:  # Send Later: released at `send_at`, not after the undo delay
             later = {**(then or {}), "send_later": True}
@@ -138,7 +144,6 @@ async def _prepare(
     actor: str,
     draft_id: str,
     conv_id: str,
-    directory: Directory,
     undo_s: int,
 ) -> OutboxItem:
     conv = await services.conversations.read(conv_id)
@@ -146,33 +151,33 @@ async def _prepare(
         raise Conflict("this draft is no longer in its conversation", field="draft")
     doc = await _snapshot(services, draft_id)
     headers: dict[str, Any] = doc.get("headers", type=Map).to_py() or {}
-    accounts = await services.storage.accounts_of(conv.org_id)
     inbound = [m for m in conv.messages if m.direction == "in" and m.account_id]
     replying_to = latest(inbound) if inbound else None
-    if replying_to is not None:  # a reply goes out through the account the mail came to
-        account = next((a for a in accounts if a.id == replying_to.account_id), None)
-        if account is None:
-            raise Unprocessable("the account this mail came through is gone", field="draft")
-    else:  # a new email: from the address the draft names, if the sender may use it
-        account = _from_account(headers, accounts, actor, directory)
+    account, sender = await _sender(services, conv.org_id, actor, headers, replying_to)
     rendered = render(doc.get("body", type=XmlFragment))
+    html, text = _signed(rendered.html, rendered.text, headers.get("signature"))
+    entries = doc.get("attachments", type=Map).to_py() or {}
+    parts = await draft_parts(
+        services.storage, services.settings, draft_id, entries, rendered.images
+    )
     domain = account.address.rpartition("@")[2]
     message_id = new_message_id(domain)
     references = [m.rfc_message_id.strip("<>") for m in conv.messages if m.rfc_message_id]
     outgoing = Outgoing(
         message_id=message_id,
-        sender=Mailbox(account.address),
+        sender=sender,
         to=_mailboxes(headers, "to_fields"),
         cc=_mailboxes(headers, "cc_fields"),
         bcc=_mailboxes(headers, "bcc_fields"),
         subject=str(headers.get("subject") or ""),
-        text=rendered.text,
-        html=rendered.html,
+        text=text,
+        html=html,
         date=datetime.now(UTC),
         in_reply_to=(replying_to.rfc_message_id or "").strip("<>") or None
         if replying_to is not None
         else None,
         references=references[-MAX_REFERENCES:],
+        parts=parts,
     )
     try:
         raw = build(outgoing)
@@ -187,7 +192,7 @@ async def _prepare(
         account_id=account.id,
         actor_id=actor,
         rfc_message_id=f"<{message_id}>",
-        sender=account.address,
+        sender=sender.address,
         recipients=outgoing.recipients(),
         subject=outgoing.subject,
         preview=rendered.text.strip()[:200],
@@ -196,27 +201,42 @@ async def _prepare(
     )
 
 
-def _from_account(
-    headers: dict[str, Any], accounts: list[Account], actor: str, directory: Directory
-) -> Account:
-    address = str(headers.get("from") or "").strip().lower()
-    account = next((a for a in accounts if a.address == address), None)
-    if account is None:
-        raise InvalidInput(f"no account {address!r} to send from", field="from")
-    team = directory.teams.get(account.team_id) if account.team_id else None
-    allowed = (
-        account.owner_id == actor
-        or actor in {user for user, _ in account.shared_with}
-        or (team is not None and actor in team.members)
-    )
-    if not allowed:
-        raise Forbidden(f"you may not send from {address}", field="from")
-    return account
+async def _sender(
+    services: Services,
+    org_id: str,
+    actor: str,
+    headers: dict[str, Any],
+    replying_to: MessageSummary | None,
+) -> tuple[Account, Mailbox]:
+    """The account the message goes out through and its From: the alias the draft names,
+    if the sender may send from it (AL-7); a reply naming none goes out from the account
+    the mail came to, a new email naming none cannot be sent."""
+    address = str(headers.get("from") or "").strip()
+    name = " ".join(str(headers.get("from_name") or "").split())[:MAX_NAME]
+    if address:
+        account, _ = await sender_alias(services.storage, org_id, actor, address)
+        return account, Mailbox(address.lower(), name)
+    if replying_to is None:
+        raise InvalidInput("choose the address to send this email from", field="from")
+    accounts = await services.storage.accounts_of(org_id)
+    via = next((a for a in accounts if a.id == replying_to.account_id), None)
+    if via is None:
+        raise Unprocessable("the account this mail came through is gone", field="draft")
+    return via, Mailbox(via.address, name)
 
 
-def latest(messages: list[MessageSummary]) -> MessageSummary:
-    """The most recent message; of two with the same time, the later one in the log."""
-    return max(enumerate(messages), key=lambda pair: (pair[1].at, pair[0]))[1]
+def _signed(html: str, text: str, signature: Any) -> tuple[str, str]:
+    """The body with the draft's signature block below it (SG-1). The block is sanitised
+    again here: any editor of the draft can write its header."""
+    if not isinstance(signature, dict):
+        return html, text
+    block_html = sanitise(str(signature.get("html") or ""))
+    block_text = str(signature.get("text") or "").strip()
+    if block_html.strip():
+        html = f'{html}<div class="signature">{block_html}</div>'
+    if block_text:
+        text = f"{text.rstrip()}\n\n-- \n{block_text}\n"
+    return html, text
 
 
 async def _snapshot(services: Services, draft_id: str) -> Doc[Any]:

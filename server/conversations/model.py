@@ -69,6 +69,11 @@ class MessageSummary:
     from_name: str = ""  # the sender's display name, as the mail gave it
 
 
+def latest(messages: list[MessageSummary]) -> MessageSummary:
+    """The most recent message; of two with the same time, the later one in the log."""
+    return max(enumerate(messages), key=lambda pair: (pair[1].at, pair[0]))[1]
+
+
 @dataclass
 class ScheduledSend:
     """A reply draft set to Send Later (row 34): it leaves Drafts for Send Later until

@@ -21,9 +21,8 @@ from starlette.routing import BaseRoute, Route
 from server.actions.attachments import attachment_json, copy_from_response, list_copies
 from server.actions.directory import load_directory
 from server.actions.draft_writer import change_draft
-from server.actions.sending import latest
 from server.auth import require_user
-from server.conversations.model import Directory, TeamInfo
+from server.conversations.model import Directory, TeamInfo, latest
 from server.errors import Conflict, Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
 from server.responses.render import Person, TemplateError, check, form_variables, render
