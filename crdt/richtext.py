@@ -157,6 +157,8 @@ def _text_block(node: Any, prefix: str) -> Iterator[str | None]:
         yield _quote("\n".join(lines), prefix)
     elif tag == "horizontalRule":
         yield _quote("---", prefix)
+    elif tag == "image":  # an image block (Tiptap's default): its alt text stands for it
+        yield _quote(f"[{attrs.get('alt') or 'image'}]", prefix)
     elif tag == "codeBlock":
         code = "".join(_inline_text(c) for c in node.children if isinstance(c, XmlText))
         yield _quote(code, prefix)

@@ -7,8 +7,8 @@ from crdt.awareness import Identity
 from crdt.errors import AccessDenied, CloseCode, ProtocolError
 from crdt.schemas import parse_name
 from crdt.socket import Grant
-from server.errors import Forbidden, Merged, NotFound
-from server.storage.base import Storage, User
+from server.errors import Conflict, Forbidden, Merged, NotFound
+from server.storage.base import Draft, Storage, User
 
 
 async def grant_for(storage: Storage, user: User | None, name: str) -> Grant:
@@ -52,3 +52,22 @@ async def conversation_org_for(storage: Storage, user_id: str, conv_id: str) -> 
     if not await storage.conversation_access(conv_id, user_id):
         raise Forbidden("you have no access to this conversation")
     return org_id
+
+
+async def draft_for(storage: Storage, user_id: str, draft_id: str, *, editing: bool) -> Draft:
+    """A draft `user_id` may edit — its author, or anyone with access to its conversation —
+    else `404`; with `editing`, `409` naming `draft` unless it is still being written (not
+    being sent, scheduled or sent)."""
+    draft = await storage.get_draft(draft_id)
+    allowed = draft is not None and (
+        draft.author_id == user_id
+        or (
+            draft.conversation_id is not None
+            and await storage.conversation_access(draft.conversation_id, user_id)
+        )
+    )
+    if draft is None or not allowed:
+        raise NotFound(f"no draft {draft_id}")
+    if editing and draft.status != "editing":
+        raise Conflict(f"this draft is {draft.status}: it can no longer be edited", field="draft")
+    return draft

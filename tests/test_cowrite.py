@@ -1,8 +1,10 @@
 """The issue's whole path, as the web client will take it: two people co-write one reply
 in headless Tiptap composers (ProseMirror + y-prosemirror over @hocuspocus/provider),
 typing into the same paragraph at once, marking words and moving their carets, which each
-sees; one presses Send; the customer's server receives exactly the merged text, as HTML
-and plain text, threaded under the mail it answers."""
+sees; one attaches a file and an image the other places in the text; one presses Send; the
+customer's server receives exactly the merged text, as HTML and plain text, threaded
+under the mail it answers, from the alias and with the signature the reply started with,
+the file attached and the image inline."""
 
 from __future__ import annotations
 
@@ -12,10 +14,16 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+from server.actions import smtp_accounts
 from tests.fixtures.node import NODE_DIR
-from tests.fixtures.server import LiveServer
+from tests.fixtures.server import LiveServer, Person, make_person
 from tests.fixtures.smtp import SmtpFixture
-from tests.test_sending import _setup, _until
+from tests.test_import import ORDER
+from tests.test_sending import RFC822, _until
+
+PDF = b"%PDF-1.4 an invoice\n" + bytes(range(256)) * 40
+PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 300
+SIGNATURE = "<p><b>{{ user.name }}</b><br>Acme Support</p>"
 
 
 async def compose(
@@ -45,6 +53,47 @@ async def compose(
 TRACKING = "https://track.example/ZX-42"
 
 
+async def _world(live: LiveServer, smtp: SmtpFixture) -> tuple[Person, Person, str]:
+    """alice (owner) and bob share support@acme.test, which sends through `smtp`; alice
+    signs as "Alice at Acme" with the team's signature on it; a mail came in; alice
+    started a reply. (alice, bob, draft)"""
+    services = live.services
+    alice = await make_person(services, "alice@acme.test")
+    bob = await make_person(services, "bob@acme.test")
+    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
+        await tx.execute("UPDATE memberships SET role = 'owner' WHERE user_id = ?", alice.user.id)
+    account = await services.storage.create_account(
+        alice.org.id, "support@acme.test", alice.user.id, "inbox", None, [(bob.user.id, False)]
+    )
+    relay = smtp_accounts.SmtpInput(smtp.host, smtp.port, "none")
+    await smtp_accounts.configure(services.storage, services.settings, account, relay)
+    async with live.client(alice.token) as http:
+        signature = await http.post("/api/signatures", json={
+            "scope": "organization", "name": "Team", "format": "html", "body": SIGNATURE,
+            "insert_in": "all",
+        })  # fmt: skip
+        assert signature.status_code == 201, signature.text
+        [alias] = (await http.get("/api/aliases")).json()["aliases"]
+        chosen = {"name": "Alice at Acme", "signature_id": signature.json()["signature"]["id"]}
+        assert (await http.patch(f"/api/aliases/{alias['id']}/settings", json=chosen)).is_success
+        imported = await http.post(
+            "/api/admin/accounts/support@acme.test/import", content=ORDER, headers=RFC822
+        )
+        [conv] = imported.json()["conversations"]
+        started = (await http.post(f"/api/conversations/{conv}/drafts")).json()["draft"]
+    assert started["from"]["address"] == "support@acme.test"  # where the mail was sent
+    return alice, bob, started["id"]
+
+
+async def _attach(http: Any, draft: str, name: str, kind: str, data: bytes, inline: int) -> str:
+    uploaded = await http.post(
+        f"/api/drafts/{draft}/attachments", params={"filename": name, "inline": inline},
+        content=data, headers={"content-type": kind},
+    )  # fmt: skip
+    assert uploaded.status_code == 201, uploaded.text
+    return str(uploaded.json()["attachment"]["id"])
+
+
 def _parsed(raw: bytes) -> EmailMessage:
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)
@@ -60,13 +109,18 @@ def _part(message: EmailMessage, kind: str) -> str:
 async def test_two_composers_co_write_a_reply_that_is_sent_as_merged(
     node: str, live_server: LiveServer, loopback_smtp: SmtpFixture
 ) -> None:
-    alice, bob, _, draft = await _setup(live_server, loopback_smtp)
+    alice, bob, draft = await _world(live_server, loopback_smtp)
+    async with live_server.client(bob.token) as http:
+        await _attach(http, draft, "invoice.pdf", "application/pdf", PDF, 0)
+        logo = await _attach(http, draft, "logo.png", "image/png", PNG, 1)
     alice_steps = [
         {"op": "type", "text": "Hello Carla, thanks for writing.", "block": 0},
         {"op": "paragraph"},
         {"op": "type", "text": "Your order left our warehouse this morning.", "block": 1},
         {"op": "mark", "find": "this morning", "mark": "bold"},
         {"op": "cursor", "find": "warehouse"},
+        {"op": "await", "text": "PostNord"},  # then the image goes below bob's list
+        {"op": "image", "src": f"cid:{logo}", "alt": "our logo"},
     ]
     bob_steps = [
         {"op": "await", "text": "Hello"},  # then types before it while alice goes on
@@ -99,6 +153,7 @@ async def test_two_composers_co_write_a_reply_that_is_sent_as_merged(
     assert message["In-Reply-To"] == "<order-1@example.com>"
     assert message["References"] == "<order-1@example.com>"
     assert message["Subject"] == "Re: Where is my order?"
+    assert message["From"] == "Alice at Acme <support@acme.test>"
     text = _part(message, "plain")
     lines = [line for line in text.split("\n") if line.strip()]
     assert lines == [
@@ -106,8 +161,20 @@ async def test_two_composers_co_write_a_reply_that_is_sent_as_merged(
         a["blocks"][1],
         "- Tracking: ZX-42 <https://track.example/ZX-42>",
         "- Carrier: PostNord",
+        "[our logo]",
+        "-- ",  # the signature, rendered for alice who started the reply
+        "Alice",
+        "Acme Support",
     ]
     html = _part(message, "html")
     assert "<strong>this morning</strong>" in html
     assert f'<a href="{TRACKING}"' in html
     assert "<li><p>Carrier: PostNord</p></li>" in html
+    assert f'<img src="cid:{logo}" alt="our logo">' in html
+    assert html.endswith('<div class="signature"><p><b>Alice</b><br>Acme Support</p></div>\n')
+    parts = {str(p.get("Content-ID") or p.get_filename()): p for p in message.walk()}
+    image, pdf = parts[f"<{logo}>"], parts["invoice.pdf"]
+    assert (image.get_content_type(), image.get_payload(decode=True)) == ("image/png", PNG)
+    assert image.get_content_disposition() == "inline"
+    assert (pdf.get_content_type(), pdf.get_payload(decode=True)) == ("application/pdf", PDF)
+    assert pdf.get_content_disposition() == "attachment"

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.access import draft_for
 from server.actions.attachments import (
     TooLarge,
     add_to_draft,
@@ -28,26 +29,10 @@ from server.errors import InvalidInput, NotFound
 from server.json import json_response
 from server.routes.responses import response_for, visible_to
 from server.services import Services, services_of
-from server.storage.attachments import AttachmentRecord, not_editing
-from server.storage.base import Draft, User
+from server.storage.attachments import AttachmentRecord
+from server.storage.base import User
 
 SHOWN_INLINE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-
-
-async def _draft_for(services: Services, user: User, draft_id: str, *, editing: bool) -> Draft:
-    draft = await services.storage.get_draft(draft_id)
-    allowed = draft is not None and (
-        draft.author_id == user.id
-        or (
-            draft.conversation_id is not None
-            and await services.storage.conversation_access(draft.conversation_id, user.id)
-        )
-    )
-    if draft is None or not allowed:
-        raise NotFound(f"no draft {draft_id}")
-    if editing and draft.status != "editing":
-        raise not_editing(draft.status)
-    return draft
 
 
 async def _body(request: Request, total: int, limit: int, owner: str) -> bytes:
@@ -82,7 +67,9 @@ def _new(
 async def upload_to_draft(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    draft = await _draft_for(services, user, request.path_params["draft_id"], editing=True)
+    draft = await draft_for(
+        services.storage, user.id, request.path_params["draft_id"], editing=True
+    )
     record = _new(request, user, draft.org_id, draft.id, None)
     total = await services.storage.attachment_total(draft_id=draft.id)
     data = await _body(request, total, services.settings.max_attachment_bytes, "draft")
@@ -93,7 +80,9 @@ async def upload_to_draft(request: Request) -> Response:
 async def delete_from_draft(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    draft = await _draft_for(services, user, request.path_params["draft_id"], editing=True)
+    draft = await draft_for(
+        services.storage, user.id, request.path_params["draft_id"], editing=True
+    )
     attachment_id = request.path_params["attachment_id"]
     if not await remove_from_draft(services, draft.id, attachment_id):
         raise NotFound(f"no attachment {attachment_id} in this draft")
@@ -144,7 +133,7 @@ async def download(request: Request) -> Response:
 async def _may_read(services: Services, user: User, record: AttachmentRecord) -> bool:
     if record.draft_id is not None:
         try:
-            await _draft_for(services, user, record.draft_id, editing=False)
+            await draft_for(services.storage, user.id, record.draft_id, editing=False)
         except NotFound:
             return False
         return True

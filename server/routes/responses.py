@@ -18,12 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.access import draft_for
 from server.actions.attachments import attachment_json, copy_from_response, list_copies
 from server.actions.directory import load_directory
 from server.actions.draft_writer import change_draft
 from server.auth import require_user
 from server.conversations.model import Directory, TeamInfo, latest
-from server.errors import Conflict, Forbidden, InvalidInput, NotFound
+from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
 from server.responses.render import Person, TemplateError, check, form_variables, render
 from server.responses.search import Searchable, search
@@ -248,17 +249,9 @@ async def insert_into_draft(request: Request) -> Response:
     would take the draft past its limit are `413` and nothing is inserted."""
     services = services_of(request)
     user = await require_user(request)
-    draft = await services.storage.get_draft(request.path_params["draft_id"])
-    if draft is None:
-        raise NotFound("no such draft")
-    may_edit = draft.author_id == user.id or (
-        draft.conversation_id is not None
-        and await services.storage.conversation_access(draft.conversation_id, user.id)
+    draft = await draft_for(
+        services.storage, user.id, request.path_params["draft_id"], editing=True
     )
-    if not may_edit:
-        raise NotFound("no such draft")
-    if draft.status != "editing":
-        raise Conflict("this draft is being sent or scheduled", field="draft")
     body = await read_json_object(request)
     response_id = body.get("response")
     record = await services.storage.response(response_id) if isinstance(response_id, str) else None
