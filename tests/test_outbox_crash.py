@@ -1,12 +1,14 @@
 """`kill -9` of the server between the SMTP server accepting a message and the database
 recording it, on both backends: after a restart the message is sent again — the same
 bytes with the same Message-ID, which is all SMTP allows (at least once) — and then
-recorded once; no third copy, no second message in the conversation."""
+recorded once; no third copy, no second message in the conversation. And a Send Later
+message whose server is killed before its time fires once, after the restart."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import httpx
@@ -84,5 +86,38 @@ async def test_a_crash_after_smtp_accepted_sends_the_same_message_again_and_reco
         assert first.data == second.data  # the same message, Message-ID and all
         await asyncio.sleep(0.5)
         assert len(loopback_smtp.sink.received) == 2
+    finally:
+        server.stop()
+
+
+async def test_send_later_survives_a_kill_and_fires_once_after_the_restart(
+    app_settings: Settings, loopback_smtp: SmtpFixture
+) -> None:
+    alice, conv, draft = await _seed(app_settings, loopback_smtp)
+    server = await ServerProcess(app_settings).start()
+    auth = {"Authorization": f"Bearer {alice.token}"}
+    try:
+        at = datetime.now(UTC) + timedelta(seconds=3)
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            later = {"send_at": at.isoformat(timespec="seconds")}
+            sent = await http.post(f"/api/drafts/{draft}/send", json=later, headers=auth)
+            assert sent.status_code == 202, sent.text
+            item = sent.json()["outbox"]["id"]
+        server.kill_hard()  # down before its time comes, and still down when it passes
+        await asyncio.sleep(max(0.0, at.timestamp() - time.time()) + 1)
+        assert loopback_smtp.sink.received == []
+        await server.start()
+        async with httpx.AsyncClient(base_url=server.http) as http:
+            deadline = time.monotonic() + 20
+            while True:
+                state = (await http.get(f"/api/outbox/{item}", headers=auth)).json()["outbox"]
+                if state["status"] == "sent" or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+            assert state["status"] == "sent", state
+            view = await http.get(f"/api/conversations/{conv}", headers=auth)
+            assert view.json()["conversation"]["messages_count"] == 2
+        await asyncio.sleep(0.5)
+        assert len(loopback_smtp.sink.received) == 1  # fired once
     finally:
         server.stop()
