@@ -20,8 +20,8 @@ from server.settings import Settings
 from server.storage.attachments import AttachmentRecord, OverLimit
 from server.storage.base import Storage
 from sync.compose import Part
+from tests.fixtures.desk import start_reply, support_desk
 from tests.fixtures.server import LiveServer, Person, make_person, run_server, with_settings
-from tests.test_import import ORDER
 from tests.yclient import yws
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -29,26 +29,12 @@ PDF = b"%PDF-1.7\n" + b"\x00\xff" * 300
 
 
 async def _setup(live: LiveServer) -> tuple[Person, Person, Person, str]:
-    """alice (owner) and bob share support@acme.test, where a mail came in; alice started
-    a reply; carol is in the organization without access. (alice, bob, carol, draft)"""
-    services = live.services
-    alice = await make_person(services, "alice@acme.test")
-    bob = await make_person(services, "bob@acme.test")
-    carol = await make_person(services, "carol@acme.test")
-    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
-        await tx.execute("UPDATE memberships SET role = 'owner' WHERE user_id = ?", alice.user.id)
-    await services.storage.create_account(
-        alice.org.id, "support@acme.test", alice.user.id, "inbox", None, [(bob.user.id, False)]
-    )
-    async with live.client(alice.token) as http:
-        imported = await http.post(
-            "/api/admin/accounts/support@acme.test/import",
-            content=ORDER,
-            headers={"content-type": "message/rfc822"},
-        )
-        [conv] = imported.json()["conversations"]
-        draft = (await http.post(f"/api/conversations/{conv}/drafts")).json()["draft"]["id"]
-    return alice, bob, carol, draft
+    """The support desk, where alice started a reply; carol is in the organization
+    without access. (alice, bob, carol, draft)"""
+    desk = await support_desk(live)
+    carol = await make_person(live.services, "carol@acme.test")
+    draft = await start_reply(live, desk.alice, desk.conversation)
+    return desk.alice, desk.bob, carol, draft
 
 
 async def _upload(

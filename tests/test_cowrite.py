@@ -14,12 +14,11 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from server.actions import smtp_accounts
+from tests.fixtures.desk import support_desk
 from tests.fixtures.node import NODE_DIR
-from tests.fixtures.server import LiveServer, Person, make_person
+from tests.fixtures.server import LiveServer, Person
 from tests.fixtures.smtp import SmtpFixture
-from tests.test_import import ORDER
-from tests.test_sending import RFC822, _until
+from tests.test_sending import _until
 
 PDF = b"%PDF-1.4 an invoice\n" + bytes(range(256)) * 40
 PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 300
@@ -57,16 +56,8 @@ async def _world(live: LiveServer, smtp: SmtpFixture) -> tuple[Person, Person, s
     """alice (owner) and bob share support@acme.test, which sends through `smtp`; alice
     signs as "Alice at Acme" with the team's signature on it; a mail came in; alice
     started a reply. (alice, bob, draft)"""
-    services = live.services
-    alice = await make_person(services, "alice@acme.test")
-    bob = await make_person(services, "bob@acme.test")
-    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
-        await tx.execute("UPDATE memberships SET role = 'owner' WHERE user_id = ?", alice.user.id)
-    account = await services.storage.create_account(
-        alice.org.id, "support@acme.test", alice.user.id, "inbox", None, [(bob.user.id, False)]
-    )
-    relay = smtp_accounts.SmtpInput(smtp.host, smtp.port, "none")
-    await smtp_accounts.configure(services.storage, services.settings, account, relay)
+    desk = await support_desk(live, smtp)
+    alice = desk.alice
     async with live.client(alice.token) as http:
         signature = await http.post("/api/signatures", json={
             "scope": "organization", "name": "Team", "format": "html", "body": SIGNATURE,
@@ -76,13 +67,9 @@ async def _world(live: LiveServer, smtp: SmtpFixture) -> tuple[Person, Person, s
         [alias] = (await http.get("/api/aliases")).json()["aliases"]
         chosen = {"name": "Alice at Acme", "signature_id": signature.json()["signature"]["id"]}
         assert (await http.patch(f"/api/aliases/{alias['id']}/settings", json=chosen)).is_success
-        imported = await http.post(
-            "/api/admin/accounts/support@acme.test/import", content=ORDER, headers=RFC822
-        )
-        [conv] = imported.json()["conversations"]
-        started = (await http.post(f"/api/conversations/{conv}/drafts")).json()["draft"]
-    assert started["from"]["address"] == "support@acme.test"  # where the mail was sent
-    return alice, bob, started["id"]
+        started = (await http.post(f"/api/conversations/{desk.conversation}/drafts")).json()
+    assert started["draft"]["from"]["address"] == "support@acme.test"  # where it was sent
+    return alice, desk.bob, started["draft"]["id"]
 
 
 async def _attach(http: Any, draft: str, name: str, kind: str, data: bytes, inline: int) -> str:

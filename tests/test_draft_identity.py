@@ -10,11 +10,10 @@ from typing import Any
 
 from pycrdt import Map
 
-from server.actions import smtp_accounts
+from tests.fixtures.desk import support_desk
 from tests.fixtures.server import LiveServer, Person, make_person
 from tests.fixtures.smtp import SmtpFixture
-from tests.test_import import ORDER
-from tests.test_sending import RFC822, _parsed, _until
+from tests.test_sending import _parsed, _until
 from tests.yclient import yws
 
 
@@ -22,16 +21,8 @@ async def _world(live: LiveServer, smtp: SmtpFixture) -> tuple[Person, Person, d
     """alice owns support@ (shared with bob, so he may send from its alias sales@ too) and
     billing@, which only she may send from; a personal signature on each of her aliases
     of support@; a mail came in to support@."""
-    services = live.services
-    alice = await make_person(services, "alice@acme.test")
-    bob = await make_person(services, "bob@acme.test")
-    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
-        await tx.execute("UPDATE memberships SET role = 'owner' WHERE user_id = ?", alice.user.id)
-    account = await services.storage.create_account(
-        alice.org.id, "support@acme.test", alice.user.id, "inbox", None, [(bob.user.id, False)]
-    )
-    relay = smtp_accounts.SmtpInput(smtp.host, smtp.port, "none")
-    await smtp_accounts.configure(services.storage, services.settings, account, relay)
+    desk = await support_desk(live, smtp)
+    alice, services, account = desk.alice, live.services, desk.account
     await services.storage.create_account(
         alice.org.id, "billing@acme.test", alice.user.id, "inbox", None, []
     )
@@ -53,11 +44,8 @@ async def _world(live: LiveServer, smtp: SmtpFixture) -> tuple[Person, Person, d
             chosen = {"signature_id": ids[f"{alias}_signature"], "name": f"Alice ({alias})"}
             settings = await http.patch(f"/api/aliases/{ids[alias]}/settings", json=chosen)
             assert settings.status_code == 200, settings.text
-        imported = await http.post(
-            "/api/admin/accounts/support@acme.test/import", content=ORDER, headers=RFC822
-        )
-        [ids["conv"]] = imported.json()["conversations"]
-    return alice, bob, ids
+    ids["conv"] = desk.conversation
+    return alice, desk.bob, ids
 
 
 async def _headers(live: LiveServer, draft: str, token: str) -> dict[str, Any]:

@@ -9,36 +9,9 @@ import json
 from pathlib import Path
 
 from tests.fixtures.cli import run_main
+from tests.fixtures.mail import ORDER, OTHER, REPLY, mbox
 from tests.fixtures.server import LiveServer, make_person
 from tests.yclient import yws
-
-
-def mail(message_id: str, subject: str, body: str, *, reply_to: str | None = None) -> bytes:
-    headers = [
-        "From: Carla Customer <carla@example.com>",
-        "To: support@acme.test",
-        f"Subject: {subject}",
-        f"Message-ID: {message_id}",
-        "Date: Tue, 24 Nov 2026 10:00:00 +0000",
-    ]
-    if reply_to:
-        headers += [f"In-Reply-To: {reply_to}", f"References: {reply_to}"]
-    return ("\r\n".join(headers) + "\r\n\r\n" + body + "\r\n").encode()
-
-
-def mbox(*messages: bytes) -> bytes:
-    out = b""
-    for raw in messages:
-        body = raw.replace(b"\r\n", b"\n").replace(b"\nFrom ", b"\n>From ")
-        out += b"From carla@example.com Tue Nov 24 10:00:00 2026\n" + body + b"\n"
-    return out
-
-
-ORDER = mail("<order-1@example.com>", "Where is my order?", "It has not arrived.")
-REPLY = mail(
-    "<order-2@example.com>", "Re: Where is my order?", "Any news?", reply_to="<order-1@example.com>"
-)
-OTHER = mail("<refund-1@example.com>", "Refund please", "From my last order.")
 
 
 def test_tandem_import_threads_an_mbox(in_process: Path, capsys: object) -> None:

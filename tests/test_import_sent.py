@@ -10,8 +10,8 @@ import httpx
 from server.conversations.machine_mail import record_sent
 from server.conversations.model import Conversation, Delivery, MessageSummary
 from tests.fixtures.machine import DIRECTORY, NOW, looks, make
+from tests.fixtures.mail import mail, mbox
 from tests.fixtures.server import LiveServer, make_person
-from tests.test_import import mail, mbox
 
 
 def sent(number: int = 9) -> MessageSummary:

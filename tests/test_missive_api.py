@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.fixtures.mail import ORDER, REPLY
 from tests.fixtures.server import LiveServer, make_person
-from tests.test_import import ORDER, REPLY
 
 
 async def test_missive_shapes_for_organizations_users_teams_labels_and_conversations(

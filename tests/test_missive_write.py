@@ -19,8 +19,8 @@ from server.conversations.machine_posts import add_post, delete_post
 from server.conversations.model import Post
 from server.errors import Forbidden, InvalidInput, NotFound
 from tests.fixtures.machine import DIRECTORY, NOW, looks, make
+from tests.fixtures.mail import ORDER
 from tests.fixtures.server import LiveServer, Person, make_person
-from tests.test_import import ORDER
 
 # --- the state machine -------------------------------------------------------------------
 

@@ -21,10 +21,10 @@ from server.conversations.machine_drafts import add_draft
 from server.conversations.model import Conversation
 from server.services import open_services
 from server.settings import Settings
+from tests.fixtures.mail import ORDER
 from tests.fixtures.procs import ServerProcess
 from tests.fixtures.server import Person, make_person
 from tests.fixtures.smtp import SmtpFixture
-from tests.test_import import ORDER
 
 
 async def _seed(settings: Settings, smtp: SmtpFixture) -> tuple[Person, str, str]:

@@ -17,9 +17,9 @@ from server.conversations.machine_drafts import add_draft, discard_draft, restor
 from server.conversations.mailboxes import in_mailbox
 from server.conversations.model import Preferences
 from server.errors import AppError, Conflict, InvalidInput, Unprocessable
+from tests.fixtures.desk import support_desk
 from tests.fixtures.machine import DIRECTORY, NOW, looks, make
 from tests.fixtures.server import LiveServer, Person, make_person
-from tests.test_import import ORDER
 from tests.yclient import yws
 
 
@@ -75,23 +75,9 @@ def test_rooms_take_no_email_drafts() -> None:
 
 
 async def _setup(live: LiveServer) -> tuple[Person, Person, Person, str]:
-    services = live.services
-    alice = await make_person(services, "alice@acme.test")
-    bob = await make_person(services, "bob@acme.test")
-    carol = await make_person(services, "carol@acme.test")
-    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
-        await tx.execute("UPDATE memberships SET role = 'owner' WHERE user_id = ?", alice.user.id)
-    await services.storage.create_account(
-        alice.org.id, "support@acme.test", alice.user.id, "inbox", None, [(bob.user.id, False)]
-    )
-    async with live.client(alice.token) as http:
-        imported = await http.post(
-            "/api/admin/accounts/support@acme.test/import",
-            content=ORDER,
-            headers={"content-type": "message/rfc822"},
-        )
-    [conv] = imported.json()["conversations"]
-    return alice, bob, carol, conv
+    desk = await support_desk(live)
+    carol = await make_person(live.services, "carol@acme.test")
+    return desk.alice, desk.bob, carol, desk.conversation
 
 
 async def _ids(http: httpx.AsyncClient, mailbox: str) -> list[str]:

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from pycrdt import Map
 
+from tests.fixtures.mail import mail
 from tests.fixtures.server import LiveServer, Person, make_person
-from tests.test_import import mail
 from tests.yclient import yws
 
 FIRST = mail("<a-1@example.com>", "Where is my order?", "It has not arrived.")

@@ -13,8 +13,8 @@ from pycrdt import Doc, Map, XmlElement, XmlFragment
 
 from crdt.schemas import new_doc
 from server.settings import Settings
-from tests.fixtures.server import LiveServer, Person, make_person, run_server, with_settings
-from tests.test_import import ORDER
+from tests.fixtures.desk import start_reply, support_desk
+from tests.fixtures.server import LiveServer, Person, run_server, with_settings
 from tests.yclient import yws
 
 LOGO = b"\x89PNG\r\n\x1a\n" + b"logo" * 50
@@ -22,24 +22,9 @@ TERMS = b"%PDF-1.7 terms and conditions"
 
 
 async def _setup(live: LiveServer) -> tuple[Person, Person, str]:
-    """alice (owner) and bob share support@acme.test; alice started a reply to a mail."""
-    services = live.services
-    alice = await make_person(services, "alice@acme.test")
-    bob = await make_person(services, "bob@acme.test")
-    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
-        await tx.execute("UPDATE memberships SET role = 'owner' WHERE user_id = ?", alice.user.id)
-    await services.storage.create_account(
-        alice.org.id, "support@acme.test", alice.user.id, "inbox", None, [(bob.user.id, False)]
-    )
-    async with live.client(alice.token) as http:
-        imported = await http.post(
-            "/api/admin/accounts/support@acme.test/import",
-            content=ORDER,
-            headers={"content-type": "message/rfc822"},
-        )
-        [conv] = imported.json()["conversations"]
-        draft = (await http.post(f"/api/conversations/{conv}/drafts")).json()["draft"]["id"]
-    return alice, bob, draft
+    """The support desk; alice started a reply to the mail."""
+    desk = await support_desk(live)
+    return desk.alice, desk.bob, await start_reply(live, desk.alice, desk.conversation)
 
 
 async def _response(http: httpx.AsyncClient, scope: str = "organization") -> str:

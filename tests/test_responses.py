@@ -15,9 +15,9 @@ from server.responses.render import Person, form_variables, render
 from server.responses.search import Searchable, search
 from server.storage.base import Storage
 from server.storage.responses import MAX_PERSONAL, ResponseRecord
+from tests.fixtures.mail import ORDER
 from tests.fixtures.server import LiveServer, make_person
 from tests.fixtures.server import Person as Member
-from tests.test_import import ORDER
 from tests.yclient import yws
 
 BETTER = Searchable("1", "How to be a better person?", "", "Be kind.", "personal")

@@ -15,9 +15,9 @@ from server.conversations.machine_drafts import schedule_send
 from server.conversations.mailboxes import in_mailbox
 from server.conversations.model import Delivery
 from tests.fixtures.machine import DIRECTORY, HOUR, NOW, inbound, make
+from tests.fixtures.mail import REPLY
 from tests.fixtures.server import LiveServer
 from tests.fixtures.smtp import SmtpFixture
-from tests.test_import import REPLY
 from tests.test_sending import RFC822, _setup, _until
 
 

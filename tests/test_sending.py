@@ -14,35 +14,21 @@ from typing import Any
 import httpx
 from pycrdt import Map
 
-from server.actions import smtp_accounts
+from tests.fixtures.desk import start_reply, support_desk
+from tests.fixtures.mail import OTHER, REPLY
 from tests.fixtures.server import LiveServer, Person, make_person
 from tests.fixtures.smtp import SmtpFixture
-from tests.test_import import ORDER, OTHER, REPLY
 from tests.yclient import yws
 
 RFC822 = {"content-type": "message/rfc822"}
 
 
 async def _setup(live: LiveServer, smtp: SmtpFixture) -> tuple[Person, Person, str, str]:
-    """alice (owner) and bob share support@acme.test, which sends through `smtp`; a mail
-    has come in; alice started a reply. (alice, bob, conversation, draft)"""
-    services = live.services
-    alice = await make_person(services, "alice@acme.test")
-    bob = await make_person(services, "bob@acme.test")
-    async with services.storage.db.transaction() as tx:  # type: ignore[attr-defined]
-        await tx.execute("UPDATE memberships SET role = 'owner' WHERE user_id = ?", alice.user.id)
-    account = await services.storage.create_account(
-        alice.org.id, "support@acme.test", alice.user.id, "inbox", None, [(bob.user.id, False)]
-    )
-    relay = smtp_accounts.SmtpInput(smtp.host, smtp.port, "none")
-    await smtp_accounts.configure(services.storage, services.settings, account, relay)
-    async with live.client(alice.token) as http:
-        imported = await http.post(
-            "/api/admin/accounts/support@acme.test/import", content=ORDER, headers=RFC822
-        )
-        [conv] = imported.json()["conversations"]
-        draft = (await http.post(f"/api/conversations/{conv}/drafts")).json()["draft"]["id"]
-    return alice, bob, conv, draft
+    """The support desk sending through `smtp`; alice started a reply.
+    (alice, bob, conversation, draft)"""
+    desk = await support_desk(live, smtp)
+    draft = await start_reply(live, desk.alice, desk.conversation)
+    return desk.alice, desk.bob, desk.conversation, draft
 
 
 async def _until(http: httpx.AsyncClient, item: str, status: str) -> dict[str, Any]:

@@ -24,10 +24,10 @@ from server.conversations.model import Conversation, UserState
 from server.services import open_services
 from server.settings import Settings
 from server.user_stream import UserStream
+from tests.fixtures.mail import ORDER, REPLY
 from tests.fixtures.node import NODE_DIR
 from tests.fixtures.procs import ServerProcess
 from tests.fixtures.server import LiveServer, Person, make_person
-from tests.test_import import ORDER, REPLY
 from tests.yclient import YClient, yws
 
 
