@@ -40,8 +40,11 @@ def new_doc(name: str) -> Doc[Any]:
     return doc
 
 
-def draft_seed(subject: str, paragraphs: list[str], headers: dict[str, object]) -> bytes:
-    """The first update of a new draft: headers and a body of plain paragraphs."""
+def draft_seed(
+    subject: str, paragraphs: list[str], headers: dict[str, object], quote: list[str] | None = None
+) -> bytes:
+    """The first update of a new draft: headers and a body of plain paragraphs; `quote`:
+    plain paragraphs in a blockquote below them."""
     doc: Doc[Any] = Doc()
     body = doc.get("body", type=XmlFragment)
     header_map = doc.get("headers", type=Map)
@@ -56,5 +59,10 @@ def draft_seed(subject: str, paragraphs: list[str], headers: dict[str, object]) 
             # duplicating or scrambling the words (tests/test_cowrite.py).
             paragraph = body.children.append(XmlElement("paragraph"))
             paragraph.children.append(XmlText(text))
+        if quote:
+            block = body.children.append(XmlElement("blockquote"))
+            for text in quote:
+                paragraph = block.children.append(XmlElement("paragraph"))
+                paragraph.children.append(XmlText(text))
     update: bytes = doc.get_update()
     return update

@@ -37,8 +37,9 @@ async def test_drafts_need_a_user_and_belong_to_their_author(live_server: LiveSe
     async with live_server.client(alice.token) as http:
         created = await http.post("/v1/drafts", json={"drafts": {"subject": "Hi", "body": "x"}})
         draft_id = created.json()["drafts"]["id"]
-    async with live_server.client(bob.token) as http:
-        assert (await http.delete(f"/v1/drafts/{draft_id}")).status_code == 403
+    async with live_server.client(bob.token) as http:  # alice's new email is hers alone
+        assert (await http.delete(f"/v1/drafts/{draft_id}")).status_code == 404
+    assert await live_server.services.storage.get_draft(draft_id) is not None
     async with live_server.client(alice.token) as http:
         assert (await http.delete(f"/v1/drafts/{draft_id}")).status_code == 204
         assert (await http.delete(f"/v1/drafts/{draft_id}")).status_code == 404

@@ -37,15 +37,26 @@ def discard_draft(
     record(conv, "draft_discarded", actor, now, draft=draft_id)
 
 
+def remove_draft(
+    conv: Conversation, actor: str, *, draft_id: str, now: int, directory: Directory
+) -> None:
+    """Delete a draft (`DELETE /v1/drafts/:id`): out of everyone's Drafts with its document,
+    so unlike a discard it cannot be restored. A scheduled one is unscheduled first."""
+    check_actor(conv, actor, directory)
+    if any(entry.draft_id == draft_id for entry in conv.scheduled):
+        raise Conflict(f"draft {draft_id} is scheduled to send: unschedule it first", field="draft")
+    if draft_id in conv.drafts:
+        conv.drafts.remove(draft_id)
+    record(conv, "draft_deleted", actor, now, draft=draft_id)
+
+
 def restore_draft(
     conv: Conversation, actor: str, *, draft_id: str, now: int, directory: Directory
 ) -> None:
-    """Undo a discard, from its timeline event."""
+    """Undo a discard, from its timeline event; a deleted draft is gone."""
     check_actor(conv, actor, directory)
-    discarded = any(
-        e.type == "draft_discarded" and e.data.get("draft") == draft_id for e in conv.events
-    )
-    if not discarded:
+    events = {e.type for e in conv.events if e.data.get("draft") == draft_id}
+    if "draft_discarded" not in events or "draft_deleted" in events:
         raise InvalidInput(f"no discarded draft {draft_id} in this conversation", field="draft")
     if draft_id in conv.drafts:
         return

@@ -20,8 +20,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.access import draft_for
-from server.actions.drafting import identity_headers, identity_json
 from server.actions.draft_writer import change_draft
+from server.actions.drafting import identity_headers, identity_json
 from server.actions.identity import chosen_identity, signature_for
 from server.auth import require_user
 from server.errors import InvalidInput

@@ -1,103 +1,249 @@
-"""Missive-compatible drafts: `POST /v1/drafts` creates a `draft:<id>` document seeded once,
-server-side, before anyone can connect; `DELETE /v1/drafts/{id}` removes it."""
+"""Missive-compatible drafts (reference §2.3): `POST /v1/drafts` makes a draft — a reply in
+the conversation `conversation` or `references` name, else a new email in a new
+conversation — with its files and the conversation-modifying parameters, and sends or
+schedules it; `DELETE /v1/drafts/{id}` removes one (`server.actions.api_drafts`).
+
+The body is read whole here, every field checked and named as the client wrote it
+(`drafts.to_fields[0].address`), before anything is written. Tandem sends email only:
+SMS, WhatsApp and custom-channel fields are refused, not ignored."""
 
 from __future__ import annotations
 
-import re
-import uuid
+import base64
+import binascii
+import mimetypes
+import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from crdt.errors import CloseCode, ProtocolError
-from crdt.schemas import draft_seed
+from server.access import draft_for
+from server.actions import api_drafts
+from server.actions.api_drafts import RECIPIENT_FIELDS, DraftRequest, File, Made
+from server.actions.attachments import checked_filename, media_type
+from server.actions.directory import load_directory
+from server.actions.drafting import Recipients
 from server.auth import require_user
 from server.bodies import body_paragraphs
-from server.errors import Forbidden, InvalidInput, NotFound
+from server.conversations.machine_modify import Changes, check_changes
+from server.errors import AppError, InvalidInput
 from server.json import json_response, read_json_object
+from server.routes.missive_input import CHANGE_KEYS, Fields, changes_of, named
+from server.routes.missive_target import find_target, references_of, searched_orgs
 from server.services import services_of
+from sync.compose import InvalidAddress, check_address
 
-ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-RECIPIENT_FIELDS = ("to_fields", "cc_fields", "bcc_fields")
-
-
-def _recipients(draft: dict[str, Any], key: str) -> list[dict[str, str]]:
-    value = draft.get(key, [])
-    if not isinstance(value, list):
-        raise InvalidInput(
-            f"'drafts.{key}' must be a list of {{address, name}}", field=f"drafts.{key}"
-        )
-    out = []
-    for index, item in enumerate(value):
-        where = f"drafts.{key}[{index}]"
-        if not isinstance(item, dict):
-            raise InvalidInput(f"'{where}' must be an object with an address", field=where)
-        address = item.get("address")
-        if not isinstance(address, str) or not ADDRESS.match(address.strip()):
-            raise InvalidInput(
-                f"'{where}.address' is not a valid email address: {address!r}",
-                field=f"{where}.address",
-            )
-        name = item.get("name", "")
-        out.append({"address": address.strip(), "name": name if isinstance(name, str) else ""})
-    return out
+MAX_PAYLOAD = 10 * 1024 * 1024  # Missive: a request with attachments is at most 10 MB
+MAX_FILES = 25
+MAX_RECIPIENTS = 100  # per field
+MAX_SUBJECT = 998  # an RFC 5322 line
+MAX_NAME = 200
+LAST_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+EMAIL_ONLY = ("account", "external_response_id", "external_response_variables")
+OTHER_CHANNELS = ("phone_number", "id", "username", "type")  # in an address object
+DRAFT_KEYS = (CHANGE_KEYS - {"reopen"}) | {
+    "subject", "body", "quote_previous_message", "from_field", *RECIPIENT_FIELDS,
+    "attachments", "send", "send_at", "auto_followup", "references", "conversation",
+    "conversation_subject", "conversation_color",
+}  # fmt: skip
 
 
-def _text(draft: dict[str, Any], key: str) -> str:
-    value = draft.get(key, "")
-    if not isinstance(value, str):
-        raise InvalidInput(f"'drafts.{key}' must be a string", field=f"drafts.{key}")
-    return value
+class PayloadTooLarge(AppError):
+    """413: the request, or the files it attaches, pass the limit."""
+
+    status = 413
+    code = "too_large"
 
 
 async def create_draft(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    payload = await read_json_object(request)
-    draft = payload.get("drafts")
-    if not isinstance(draft, dict):
-        raise InvalidInput('body must be {"drafts": {...}}', field="drafts")
-    subject, body = _text(draft, "subject"), _text(draft, "body")
-    recipients = {key: _recipients(draft, key) for key in RECIPIENT_FIELDS}
-    memberships = await services.storage.memberships_for_user(user.id)
-    wanted = draft.get("organization")
-    member_of = [m for m in memberships if wanted in (None, m.org_id)]
-    if not member_of:
-        raise Forbidden("you are not a member of that organization", field="drafts.organization")
-    draft_id = str(uuid.uuid4())
-    seed = draft_seed(subject, body_paragraphs(body), {k: v for k, v in recipients.items() if v})
-    record = await services.storage.create_draft(
-        draft_id, member_of[0].org_id, user.id, subject, seed
+    declared = request.headers.get("content-length", "")
+    too_big = declared.isdigit() and int(declared) > MAX_PAYLOAD
+    if too_big or len(await request.body()) > MAX_PAYLOAD:
+        raise PayloadTooLarge(f"a draft request holds at most {MAX_PAYLOAD} bytes")
+    body = await read_json_object(request)
+    if not isinstance(body.get("drafts"), dict):
+        raise InvalidInput('the body must be {"drafts": {...}}', field="drafts")
+    item = Fields(body["drafts"], "drafts")
+    for key in EMAIL_ONLY:
+        if key in item.data:
+            _only_email(item.name(key))
+    item.only(DRAFT_KEYS)
+    changes = changes_of(item, subject=("conversation_subject",), color=("conversation_color",))
+    wanted = _wanted(item, changes, services.settings.max_attachment_bytes)
+    orgs = await searched_orgs(services, user, item)
+    target = await find_target(services, user, item, references_of(item), orgs)
+    directory = await load_directory(services.storage, target[1] if target else orgs[0])
+    with named("drafts"):
+        check_changes(changes, directory)
+        made = await api_drafts.make_draft(
+            services, user.id, wanted, directory, target[0] if target else None
+        )
+    answer = _draft_json(made, wanted, directory.org_id)
+    return json_response({"drafts": answer}, status_code=201)
+
+
+def _only_email(field: str) -> None:
+    raise InvalidInput(
+        f"'{field}' is for SMS, WhatsApp or custom channels: Tandem sends email drafts only",
+        field=field,
     )
-    return json_response(
-        {
-            "drafts": {
-                "id": record.id,
-                "subject": record.subject,
-                "organization": record.org_id,
-                "document": f"draft:{record.id}",
-                "created_at": record.created_at // 1000,
-                **recipients,
-            }
-        },
-        status_code=201,
+
+
+def _wanted(item: Fields, changes: Changes, file_limit: int) -> DraftRequest:
+    send = item.boolean("send") or False
+    send_at = item.integer("send_at")
+    followup = item.boolean("auto_followup") or False
+    if send and send_at is not None:
+        raise InvalidInput(
+            "'drafts.send' sends now and 'drafts.send_at' schedules: not both",
+            field="drafts.send_at",
+        )
+    if followup and send_at is None:
+        raise InvalidInput(
+            "'drafts.auto_followup' drops a scheduled draft: it needs send_at",
+            field="drafts.auto_followup",
+        )
+    if send_at is not None and not time.time() < send_at <= LAST_TIME:
+        raise InvalidInput(
+            "'drafts.send_at' is a time to come, in Unix seconds", field="drafts.send_at"
+        )
+    subject = item.text("subject", limit=MAX_SUBJECT)
+    body = item.text("body", limit=MAX_PAYLOAD)
+    sender, sender_name = _sender(item)
+    return DraftRequest(
+        subject=" ".join(subject.split()) if subject is not None else None,
+        paragraphs=body_paragraphs(body) if body is not None else None,
+        quote=item.boolean("quote_previous_message") or False,
+        sender=sender,
+        sender_name=sender_name,
+        recipients={key: _mailboxes(item, key) for key in RECIPIENT_FIELDS if item.has(key)},
+        files=_files(item, file_limit),
+        changes=changes,
+        send=send,
+        send_at=send_at * 1000 if send_at is not None else None,
+        discard_if_reply=followup,
     )
+
+
+def _address_object(data: Any, where: str) -> tuple[str, str | None]:
+    """An email address object `{address, name?}`: (address, name)."""
+    fields = Fields(data, where)
+    for key in OTHER_CHANNELS:
+        if key in fields.data:
+            _only_email(fields.name(key))
+    fields.only({"address", "name"})
+    address = (fields.text("address", required=True) or "").strip()
+    try:
+        check_address(address, fields.name("address"))
+    except InvalidAddress as exc:
+        raise InvalidInput(
+            f"'{exc.field}' is not a valid email address: {address!r}", field=exc.field
+        ) from None
+    name = fields.text("name", limit=MAX_NAME)
+    return address, " ".join(name.split()) if name is not None else None
+
+
+def _sender(item: Fields) -> tuple[str, str | None]:
+    if not item.has("from_field"):
+        return "", None
+    return _address_object(item.data["from_field"], item.name("from_field"))
+
+
+def _mailboxes(item: Fields, key: str) -> list[dict[str, str]]:
+    value, where = item.data[key], item.name(key)
+    if not isinstance(value, list):
+        raise InvalidInput(f"'{where}' must be a list of {{address, name}}", field=where)
+    if len(value) > MAX_RECIPIENTS:
+        raise InvalidInput(f"at most {MAX_RECIPIENTS} addresses in '{where}'", field=where)
+    out = []
+    for index, data in enumerate(value):
+        address, name = _address_object(data, f"{where}[{index}]")
+        out.append({"address": address, "name": name or ""})
+    return out
+
+
+def _files(item: Fields, limit: int) -> tuple[File, ...]:
+    """`[{base64_data, filename}]`, at most MAX_FILES, decoded; their total within the
+    draft's limit."""
+    raw, where = item.data.get("attachments"), item.name("attachments")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidInput(f"'{where}' must be a list of {{base64_data, filename}}", field=where)
+    if len(raw) > MAX_FILES:
+        raise InvalidInput(f"at most {MAX_FILES} files in '{where}'", field=where)
+    files = []
+    for index, data in enumerate(raw):
+        one = Fields(data, f"{where}[{index}]")
+        one.only({"base64_data", "filename"})
+        with named(one.where):
+            filename = checked_filename(one.text("filename", required=True, limit=MAX_PAYLOAD))
+        encoded = one.text("base64_data", required=True, limit=MAX_PAYLOAD) or ""
+        try:
+            content = base64.b64decode("".join(encoded.split()), validate=True)
+        except binascii.Error:
+            content = b""
+        if not content:
+            raise InvalidInput(
+                f"'{one.name('base64_data')}' is not the file's bytes in base64",
+                field=one.name("base64_data"),
+            )
+        kind = media_type(mimetypes.guess_type(filename)[0])
+        files.append(File(filename, kind, content))
+    total = sum(len(file.data) for file in files)
+    if total > limit:
+        raise PayloadTooLarge(
+            f"the files hold {total} bytes; a draft holds at most {limit}", field=where
+        )
+    return tuple(files)
+
+
+def _recipients_json(recipients: Recipients) -> dict[str, list[dict[str, str]]]:
+    """Every field, each address with its name ("" for none)."""
+    return {
+        key: [{"address": one["address"], "name": one.get("name") or ""} for one in listed]
+        for key in RECIPIENT_FIELDS
+        for listed in [recipients.get(key, [])]
+    }
+
+
+def _draft_json(made: Made, wanted: DraftRequest, org_id: str) -> dict[str, Any]:
+    started, sender, item = made.started, made.started.sender, made.outbox
+    sent = None
+    if item is not None:
+        send_at = wanted.send_at // 1000 if wanted.send_at is not None else None
+        sent = {"outbox": item.id, "status": item.status, "send_at": send_at}
+    return {
+        "id": started.draft_id,
+        "conversation": started.conversation_id,
+        "subject": started.subject,
+        "organization": org_id,
+        "document": f"draft:{started.draft_id}",
+        "created_at": started.created_at // 1000,
+        "from_field": {"address": sender.address, "name": sender.name} if sender else None,
+        **_recipients_json(started.recipients),
+        "attachments": [
+            {"id": a.id, "filename": a.filename, "size": a.size} for a in made.attachments
+        ],
+        "send": sent,
+    }
 
 
 async def delete_draft(request: Request) -> Response:
+    """The author, or anyone who may edit it (access to its conversation): `204`; `404`
+    for a draft unknown or not theirs to see; `409` naming `draft` while it is being sent
+    or scheduled (recall it first), or once sent."""
     services = services_of(request)
     user = await require_user(request)
-    draft_id = request.path_params["draft_id"]
-    draft = await services.storage.get_draft(draft_id)
-    if draft is None:
-        raise NotFound(f"no draft {draft_id}")
-    if draft.author_id != user.id:
-        raise Forbidden("only the author can delete this draft")
-    await services.storage.delete_draft(draft_id)
-    gone = ProtocolError(CloseCode.NOT_FOUND, f"draft {draft_id} was deleted")
-    await services.rooms.evict(f"draft:{draft_id}", gone)
+    draft = await draft_for(
+        services.storage, user.id, request.path_params["draft_id"], editing=False
+    )
+    directory = await load_directory(services.storage, draft.org_id)
+    await api_drafts.delete_draft(services, user.id, draft, directory)
     return Response(status_code=204)
 
 

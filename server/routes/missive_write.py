@@ -34,6 +34,13 @@ from server.routes.missive_input import (
     path_ids,
 )
 from server.routes.missive_objects import conversation_object, org_view
+from server.routes.missive_target import (
+    find_target,
+    references_of,
+    searched_orgs,
+    user_orgs,
+    visible_conversation,
+)
 from server.services import Services, services_of
 from server.storage.base import User
 
@@ -60,26 +67,6 @@ MAX_ATTACHMENTS = 20
 
 def _now() -> int:
     return int(time.time() * 1000)
-
-
-async def _orgs(services: Services, user: User) -> dict[str, str]:
-    """The user's organizations: id -> role."""
-    return {m.org_id: m.role for m in await services.storage.memberships_for_user(user.id)}
-
-
-async def _visible(
-    services: Services, user: User, conv_id: str | None, orgs: list[str]
-) -> tuple[str, str] | None:
-    """(conversation, organization) — the one it was merged into if it was — when the user
-    sees it in one of `orgs`."""
-    found = await services.storage.conversation_org(conv_id) if conv_id else None
-    if conv_id and found is not None and found[1]:
-        conv_id, found = found[1], await services.storage.conversation_org(found[1])
-    if not conv_id or found is None or found[0] not in orgs:
-        return None
-    if not await services.storage.conversation_access(conv_id, user.id):
-        return None
-    return conv_id, found[0]
 
 
 def _notification(item: Fields) -> dict[str, str] | None:
@@ -125,14 +112,6 @@ def _card_fields(card: Fields) -> list[dict[str, object]]:
     return rows
 
 
-def _references(item: Fields) -> list[str]:
-    """Chevrons are optional (`<x>` is `x`): kept bare."""
-    refs = [ref.strip().removeprefix("<").removesuffix(">") for ref in item.ids("references")]
-    if not all(refs):
-        raise InvalidInput("a reference cannot be empty", field=item.name("references"))
-    return list(dict.fromkeys(refs))
-
-
 def _post(item: Fields, author: str, now: int) -> Post:
     created = item.integer("created_at")
     if created is not None and not 0 <= created * 1000 <= now + 60_000:
@@ -148,39 +127,11 @@ def _post(item: Fields, author: str, now: int) -> Post:
         conversation_icon=item.text("conversation_icon"),
         notification=_notification(item),
         attachments=_attachments(item),
-        references=_references(item),
+        references=references_of(item),
     )
     if not (post.text.strip() or post.markdown.strip() or post.attachments):
         raise InvalidInput("a post needs text, markdown or attachments", field="posts.text")
     return post
-
-
-async def _target(
-    services: Services, user: User, item: Fields, refs: list[str], orgs: list[str]
-) -> tuple[str, str] | None:
-    """The conversation the post goes to: `conversation`, else the first one a reference
-    finds (posts' references, then email Message-IDs), else None for a new one."""
-    if item.has("conversation"):
-        wanted = item.text("conversation") or ""
-        visible = await _visible(services, user, wanted, orgs)
-        if visible is None:
-            raise InvalidInput(
-                f"no conversation {wanted} that you can see", field="posts.conversation"
-            )
-        return visible
-    if not refs:
-        return None
-    for org_id in orgs:
-        by_post = await services.storage.conversations_for_references(org_id, refs)
-        by_mail = await services.storage.conversations_for_message_ids(
-            org_id, [f"<{ref}>" for ref in refs]
-        )
-        for ref in refs:
-            for conv_id in [*by_post.get(ref, []), by_mail.get(f"<{ref}>")]:
-                visible = await _visible(services, user, conv_id, orgs)
-                if visible is not None:
-                    return visible
-    return None
 
 
 async def create_post(request: Request) -> Response:
@@ -194,14 +145,8 @@ async def create_post(request: Request) -> Response:
     changes = changes_of(item, subject=("conversation_subject",), color=("conversation_color",))
     now = _now()
     post = _post(item, user.id, now)
-    memberships = await _orgs(services, user)
-    wanted = item.text("organization")
-    if wanted is not None and wanted not in memberships:
-        raise Forbidden("you are not a member of that organization", field="posts.organization")
-    if not memberships:
-        raise Forbidden("you are not a member of any organization")
-    orgs = [wanted] if wanted is not None else list(memberships)
-    target = await _target(services, user, item, post.references, orgs)
+    orgs = await searched_orgs(services, user, item)
+    target = await find_target(services, user, item, post.references, orgs)
     directory = await load_directory(services.storage, target[1] if target else orgs[0])
     with named("posts"):
         check_changes(changes, directory)
@@ -238,7 +183,9 @@ async def remove_post(request: Request) -> Response:
     user = await require_user(request)
     post_id = request.path_params["post_id"]
     holder = await services.storage.conversation_for_post(post_id)
-    found = await _visible(services, user, holder, list(await _orgs(services, user)))
+    found = await visible_conversation(
+        services, user, holder, list(await user_orgs(services, user))
+    )
     if found is None:
         raise NotFound(f"no post {post_id}")
     conv_id, org_id = found
@@ -259,7 +206,7 @@ async def update_conversations(request: Request) -> Response:
     user = await require_user(request)
     ids = path_ids(request.path_params["ids"])
     items = objects(await read_json_object(request), "conversations")
-    memberships = await _orgs(services, user)
+    memberships = await user_orgs(services, user)
     directories: dict[str, Directory] = {}
     plan: list[tuple[str, Changes, Directory, str]] = []
     for item in items:
@@ -275,7 +222,7 @@ async def update_conversations(request: Request) -> Response:
             raise Forbidden(
                 "you are not a member of that organization", field=item.name("organization")
             )
-        found = await _visible(services, user, conv_id, list(memberships))
+        found = await visible_conversation(services, user, conv_id, list(memberships))
         if found is None:
             raise NotFound(f"no conversation {conv_id}")
         target, org_id = found
@@ -316,13 +263,13 @@ async def merge_conversation(request: Request) -> Response:
     body.only({"target", "subject"})
     target = body.text("target", required=True) or ""
     subject = body.text("subject", limit=998)
-    orgs = list(await _orgs(services, user))
-    found = await _visible(services, user, source, orgs)
+    orgs = list(await user_orgs(services, user))
+    found = await visible_conversation(services, user, source, orgs)
     if found is None:
         raise NotFound(f"no conversation {source}")
     if found[0] != source:
         raise Merged(f"conversation {source} was merged", target=found[0])
-    if await _visible(services, user, target, orgs) is None:
+    if await visible_conversation(services, user, target, orgs) is None:
         raise NotFound(f"no conversation {target}", field="target")
     directory = await load_directory(services.storage, found[1])
     merged = await reshape.merge(services, user.id, source, target, subject, directory)
