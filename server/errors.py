@@ -48,6 +48,13 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class PayloadTooLarge(AppError):
+    """413: the request, or the files it attaches, pass a limit."""
+
+    status = 413
+    code = "too_large"
+
+
 class UnsupportedMediaType(AppError):
     status = 415
     code = "unsupported_media_type"

@@ -4,6 +4,7 @@ named and changes nothing."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from tests.fixtures.server import LiveServer, make_person
@@ -60,3 +61,43 @@ async def test_missive_responses(live_server: LiveServer) -> None:
     assert gone.status_code == 200
     left = (await call(alice, "GET", "/v1/responses")).json()["responses"]
     assert [r["title"] for r in left] == ["Everyone!"]
+
+
+async def test_missive_response_files_are_listed_downloaded_and_replaced(
+    live_server: LiveServer,
+) -> None:
+    alice = await make_person(live_server.services, "alice@acme.test")
+    pdf = b"%PDF-1.4 price list " * 50
+    async with live_server.client(alice.token) as http:
+        one = {"title": "Prices", "body": "See attached", "organization": alice.org.id,
+               "attachments": [{"base64_data": base64.b64encode(pdf).decode(),
+                                "filename": "prices.pdf"}]}  # fmt: skip
+        created = await http.post("/v1/responses", json={"responses": [one]})
+        assert created.status_code == 201, created.text
+        [made] = created.json()["responses"]
+        [file] = made["attachments"]
+        assert (file["filename"], file["extension"], file["size"]) == (
+            "prices.pdf",
+            "pdf",
+            len(pdf),
+        )
+        assert (file["media_type"], file["sub_type"]) == ("application", "pdf")
+        assert (await http.get(file["url"])).content == pdf
+        listed = (await http.get("/v1/responses")).json()["responses"]
+        assert listed[0]["attachments"] == [file]
+        kept = {"id": made["id"], "title": "Prices 2026"}  # no `attachments`: files stay
+        patched = await http.patch(f"/v1/responses/{made['id']}", json={"responses": [kept]})
+        assert patched.json()["responses"][0]["attachments"] == [file]
+        cleared = {"id": made["id"], "attachments": []}  # the whole set is replaced
+        patched = await http.patch(f"/v1/responses/{made['id']}", json={"responses": [cleared]})
+        assert patched.json()["responses"][0]["attachments"] == []
+        assert (await http.get(file["url"])).status_code == 404
+        broken = {**one, "title": "Broken", "attachments": [{"base64_data": "***",
+                                                              "filename": "x.pdf"}]}  # fmt: skip
+        refused = await http.post("/v1/responses", json={"responses": [broken]})
+        assert refused.status_code == 400
+        assert refused.json()["error"]["field"] == "responses[0].attachments[0].base64_data"
+        titles = [r["title"] for r in (await http.get("/v1/responses")).json()["responses"]]
+        assert titles == ["Prices 2026"]  # nothing was created
+        paged = await http.get("/v1/responses", params={"limit": "many"})
+        assert (paged.status_code, paged.json()["error"]["field"]) == (400, "limit")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pycrdt import Doc, Map, XmlElement, XmlFragment
 
 from server.actions.draft_writer import change_draft
-from server.errors import AppError, InvalidInput
+from server.errors import InvalidInput, PayloadTooLarge
 from server.settings import Settings
 from server.storage.attachments import AttachmentRecord, OverLimit
 from server.storage.base import Storage
@@ -32,11 +32,8 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 FALLBACK_TYPE = "application/octet-stream"
 
 
-class TooLarge(AppError):
+class TooLarge(PayloadTooLarge):
     """413: the files would pass the limit; says the limit and what is held already."""
-
-    status = 413
-    code = "too_large"
 
     def __init__(self, total: int, limit: int, *, owner: str = "draft") -> None:
         super().__init__(

@@ -9,9 +9,6 @@ SMS, WhatsApp and custom-channel fields are refused, not ignored."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import mimetypes
 import time
 from typing import Any
 
@@ -21,22 +18,20 @@ from starlette.routing import BaseRoute, Route
 
 from server.access import draft_for
 from server.actions import api_drafts
-from server.actions.api_drafts import RECIPIENT_FIELDS, DraftRequest, File, Made
-from server.actions.attachments import checked_filename, media_type
+from server.actions.api_drafts import RECIPIENT_FIELDS, DraftRequest, Made
 from server.actions.directory import load_directory
 from server.actions.drafting import Recipients
 from server.auth import require_user
 from server.bodies import body_paragraphs
 from server.conversations.machine_modify import Changes, check_changes
-from server.errors import AppError, InvalidInput
+from server.errors import InvalidInput
 from server.json import json_response, read_json_object
+from server.routes.missive_files import MAX_PAYLOAD, check_payload, decoded_files
 from server.routes.missive_input import CHANGE_KEYS, Fields, changes_of, named
 from server.routes.missive_target import find_target, references_of, searched_orgs
 from server.services import services_of
 from sync.compose import InvalidAddress, check_address
 
-MAX_PAYLOAD = 10 * 1024 * 1024  # Missive: a request with attachments is at most 10 MB
-MAX_FILES = 25
 MAX_RECIPIENTS = 100  # per field
 MAX_SUBJECT = 998  # an RFC 5322 line
 MAX_NAME = 200
@@ -50,20 +45,10 @@ DRAFT_KEYS = (CHANGE_KEYS - {"reopen"}) | {
 }  # fmt: skip
 
 
-class PayloadTooLarge(AppError):
-    """413: the request, or the files it attaches, pass the limit."""
-
-    status = 413
-    code = "too_large"
-
-
 async def create_draft(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    declared = request.headers.get("content-length", "")
-    too_big = declared.isdigit() and int(declared) > MAX_PAYLOAD
-    if too_big or len(await request.body()) > MAX_PAYLOAD:
-        raise PayloadTooLarge(f"a draft request holds at most {MAX_PAYLOAD} bytes")
+    await check_payload(request, "draft")
     body = await read_json_object(request)
     if not isinstance(body.get("drafts"), dict):
         raise InvalidInput('the body must be {"drafts": {...}}', field="drafts")
@@ -121,7 +106,7 @@ def _wanted(item: Fields, changes: Changes, file_limit: int) -> DraftRequest:
         sender=sender,
         sender_name=sender_name,
         recipients={key: _mailboxes(item, key) for key in RECIPIENT_FIELDS if item.has(key)},
-        files=_files(item, file_limit),
+        files=decoded_files(item, file_limit),
         changes=changes,
         send=send,
         send_at=send_at * 1000 if send_at is not None else None,
@@ -164,42 +149,6 @@ def _mailboxes(item: Fields, key: str) -> list[dict[str, str]]:
         address, name = _address_object(data, f"{where}[{index}]")
         out.append({"address": address, "name": name or ""})
     return out
-
-
-def _files(item: Fields, limit: int) -> tuple[File, ...]:
-    """`[{base64_data, filename}]`, at most MAX_FILES, decoded; their total within the
-    draft's limit."""
-    raw, where = item.data.get("attachments"), item.name("attachments")
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise InvalidInput(f"'{where}' must be a list of {{base64_data, filename}}", field=where)
-    if len(raw) > MAX_FILES:
-        raise InvalidInput(f"at most {MAX_FILES} files in '{where}'", field=where)
-    files = []
-    for index, data in enumerate(raw):
-        one = Fields(data, f"{where}[{index}]")
-        one.only({"base64_data", "filename"})
-        with named(one.where):
-            filename = checked_filename(one.text("filename", required=True, limit=MAX_PAYLOAD))
-        encoded = one.text("base64_data", required=True, limit=MAX_PAYLOAD) or ""
-        try:
-            content = base64.b64decode("".join(encoded.split()), validate=True)
-        except binascii.Error:
-            content = b""
-        if not content:
-            raise InvalidInput(
-                f"'{one.name('base64_data')}' is not the file's bytes in base64",
-                field=one.name("base64_data"),
-            )
-        kind = media_type(mimetypes.guess_type(filename)[0])
-        files.append(File(filename, kind, content))
-    total = sum(len(file.data) for file in files)
-    if total > limit:
-        raise PayloadTooLarge(
-            f"the files hold {total} bytes; a draft holds at most {limit}", field=where
-        )
-    return tuple(files)
 
 
 def _recipients_json(recipients: Recipients) -> dict[str, list[dict[str, str]]]:

@@ -13,12 +13,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.actions.api_drafts import File
+from server.actions.attachments import add_to_response
 from server.actions.directory import load_directory
 from server.auth import require_user
 from server.conversations.model import Directory
 from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object
-from server.routes.missive_input import path_ids
+from server.routes.missive_files import check_payload, decoded_files, file_object
+from server.routes.missive_input import Fields, path_ids
 from server.routes.responses import (
     FIELDS,
     MAX_TITLE,
@@ -28,22 +31,50 @@ from server.routes.responses import (
     visible_to,
 )
 from server.services import Services, services_of
+from server.storage.attachments import AttachmentRecord
 from server.storage.base import User
 from server.storage.responses import ResponseRecord
 
 KEYS = frozenset({"id", "title", "body", "subject", "organization", "user", "share_with_team",
-                  "to_fields", "cc_fields", "bcc_fields"})  # fmt: skip
+                  "to_fields", "cc_fields", "bcc_fields", "attachments"})  # fmt: skip
 
 
-def _object(record: ResponseRecord) -> dict[str, Any]:
+def _object(record: ResponseRecord, files: list[AttachmentRecord]) -> dict[str, Any]:
     return {
         "id": record.id, "title": record.title, "body": record.body, "subject": record.subject,
         "organization": record.org_id if record.scope != "personal" else None,
         "user": record.user_id, "share_with_team": record.team_id,
         "modified_at": record.updated_at // 1000,
         **{f"{key}_fields": record.recipients.get(key, []) for key in FIELDS},
-        "shared_labels": [], "attachments": [],
+        "shared_labels": [], "attachments": [file_object(f) for f in files],
     }  # fmt: skip
+
+
+async def _shown(services: Services, records: list[ResponseRecord]) -> list[dict[str, Any]]:
+    return [_object(r, await services.storage.attachments_of(response_id=r.id)) for r in records]
+
+
+def _files(services: Services, item: dict[str, Any], where: str) -> tuple[File, ...] | None:
+    """The item's `attachments`, decoded and checked; None when it names none."""
+    if "attachments" not in item:
+        return None
+    limit = services.settings.max_attachment_bytes
+    return decoded_files(Fields(item, where), limit, owner="response")
+
+
+async def _attach(
+    services: Services, user: User, record: ResponseRecord, files: tuple[File, ...] | None
+) -> None:
+    """Sending `attachments` replaces the response's whole set (Missive §2.13)."""
+    if files is None:
+        return
+    for old in await services.storage.attachments_of(response_id=record.id):
+        await services.storage.delete_attachment(old.id, response_id=record.id)
+    for file in files:
+        await add_to_response(services, AttachmentRecord(
+            "", record.org_id, None, record.id, file.filename, file.content_type, 0, "",
+            False, user.id,
+        ), file.data)  # fmt: skip
 
 
 async def _directories(services: Services, user: User) -> dict[str, Directory]:
@@ -80,16 +111,26 @@ async def list_responses(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     wanted = request.query_params.get("organization")
-    limit = min(int(request.query_params.get("limit") or 50), 200)
-    offset = int(request.query_params.get("offset") or 0)
+    limit = min(_count(request, "limit", 50), 200)
+    offset = _count(request, "offset", 0)
     items = []
     for org_id, directory in (await _directories(services, user)).items():
         if wanted in (None, org_id):
+            files = await services.storage.response_attachments(org_id)
             items += [
-                _object(r) for r in await services.storage.responses(org_id)
+                _object(r, files.get(r.id, [])) for r in await services.storage.responses(org_id)
                 if visible_to(r, user.id, directory)
             ]  # fmt: skip
     return json_response({"responses": items[offset : offset + limit]})
+
+
+def _count(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise InvalidInput(f"'{name}' must be a whole number", field=name)
+    return int(raw)
 
 
 async def _visible_record(services: Services, user: User, response_id: str) -> ResponseRecord:
@@ -107,16 +148,18 @@ async def get_response(request: Request) -> Response:
     records = [
         await _visible_record(services, user, i) for i in path_ids(request.path_params["ids"])
     ]
-    return json_response({"responses": [_object(r) for r in records]})
+    return json_response({"responses": await _shown(services, records)})
 
 
 async def create_responses(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     directories = await _directories(services, user)
-    planned = []
+    planned, files = [], []
+    await check_payload(request, "responses")
     for index, item in enumerate(_items(await read_json_object(request))):
         where = f"responses[{index}]"
+        files.append(_files(services, item, where))
         org, owner = item.get("organization"), item.get("user")
         if (org is None) == (owner is None):
             raise InvalidInput("give exactly one of organization and user", field=where)
@@ -144,19 +187,23 @@ async def create_responses(request: Request) -> Response:
             recipients_from(item, {}, suffix="_fields", where=where), user.id,
         ))  # fmt: skip
     created = [await services.storage.create_response(r) for r in planned]
-    return json_response({"responses": [_object(r) for r in created]}, status_code=201)
+    for record, attached in zip(created, files, strict=True):
+        await _attach(services, user, record, attached)
+    return json_response({"responses": await _shown(services, created)}, status_code=201)
 
 
 async def update_responses(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     ids = path_ids(request.path_params["ids"])
+    await check_payload(request, "responses")
     items = _items(await read_json_object(request))
     if sorted(str(i.get("id")) for i in items) != sorted(ids):
         raise InvalidInput("send one object for each id in the path", field="responses")
-    changed = []
+    changed, files = [], []
     for index, item in enumerate(items):
         where = f"responses[{index}]"
+        files.append(_files(services, item, where))
         record = await _visible_record(services, user, str(item["id"]))
         if record.scope == "personal" and record.user_id != user.id:
             raise NotFound(f"no response {record.id}")
@@ -171,7 +218,9 @@ async def update_responses(request: Request) -> Response:
             recipients=recipients_from(item, record.recipients, suffix="_fields", where=where),
         ))  # fmt: skip
     saved = [await services.storage.update_response(r) for r in changed]
-    return json_response({"responses": [_object(r) for r in saved]})
+    for record, attached in zip(saved, files, strict=True):
+        await _attach(services, user, record, attached)
+    return json_response({"responses": await _shown(services, saved)})
 
 
 async def delete_responses(request: Request) -> Response:
