@@ -79,53 +79,75 @@ async def _time(coro_factory: Any, runs: int) -> dict[str, float]:
     }
 
 
-async def _fresh_postgres() -> str:
+def pg_url(name: str) -> str:
+    return PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+async def create_database(name: str) -> str:
     """A new database for this run, so an older schema elsewhere cannot interfere."""
     import asyncpg
 
-    name = f"tandem_bench_{os.getpid()}"
     conn = await asyncpg.connect(PG_URL)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return PG_URL.rsplit("/", 1)[0] + "/" + name
+    return pg_url(name)
+
+
+async def drop_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 async def measure(backend: str, total: int, runs: int) -> dict[str, Any]:
+    database = f"tandem_bench_{os.getpid()}"
     with tempfile.TemporaryDirectory() as tmp:
         settings = (
-            Settings(database_url=await _fresh_postgres(), secret_key="bench")
+            Settings(database_url=await create_database(database), secret_key="bench")
             if backend == "postgres"
             else Settings(data_dir=Path(tmp), secret_key="bench")
         )
-        storage = await open_storage(settings)
         try:
-            await storage.migrate()
-            loaded = time.perf_counter()
-            org_id, user_id = await _load(storage, total)
-            load_s = time.perf_counter() - loaded
-            now = int(time.time() * 1000)
-            query = MailboxQuery(user_id=user_id, org_id=org_id, mailbox="inbox", now=now, limit=50)
-            page = await _time(lambda: storage.mailbox_page(query), runs)
-            deep = (await storage.mailbox_page(query))[1]
-            later = MailboxQuery(
-                user_id=user_id, org_id=org_id, mailbox="all", now=now, limit=50, cursor=deep
-            )
-            next_page = await _time(lambda: storage.mailbox_page(later), runs)
-            counts = await _time(lambda: storage.unread_counts(user_id, org_id, now), runs)
-            return {
-                "scenario": "inbox",
-                "backend": backend,
-                "conversations": total,
-                "load_s": round(load_s, 1),
-                "inbox_page": page,
-                "all_next_page": next_page,
-                "counts": counts,
-            }
+            return await _measure(settings, backend, total, runs)
         finally:
-            await storage.close()
+            if backend == "postgres":
+                await drop_database(database)
+
+
+async def _measure(settings: Settings, backend: str, total: int, runs: int) -> dict[str, Any]:
+    storage = await open_storage(settings)
+    try:
+        await storage.migrate()
+        loaded = time.perf_counter()
+        org_id, user_id = await _load(storage, total)
+        load_s = time.perf_counter() - loaded
+        now = int(time.time() * 1000)
+        query = MailboxQuery(user_id=user_id, org_id=org_id, mailbox="inbox", now=now, limit=50)
+        page = await _time(lambda: storage.mailbox_page(query), runs)
+        deep = (await storage.mailbox_page(query))[1]
+        later = MailboxQuery(
+            user_id=user_id, org_id=org_id, mailbox="all", now=now, limit=50, cursor=deep
+        )
+        next_page = await _time(lambda: storage.mailbox_page(later), runs)
+        counts = await _time(lambda: storage.unread_counts(user_id, org_id, now), runs)
+        return {
+            "scenario": "inbox",
+            "backend": backend,
+            "conversations": total,
+            "load_s": round(load_s, 1),
+            "inbox_page": page,
+            "all_next_page": next_page,
+            "counts": counts,
+        }
+    finally:
+        await storage.close()
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
