@@ -1,8 +1,12 @@
-"""`python -m bench asgi [--quick] [--json]`: Tandem's fan-out under each ASGI websocket
-implementation, server pinned to CPU 0 and load generator to CPU 1, on loopback.
+"""`python -m bench <suite> [--quick] [--json]`, server pinned to CPU 0 and load generator to
+CPU 1, on loopback (see bench/README.md):
 
-The full competitor suite (pycrdt-websocket, the Node servers, S1–S8) is the benchmark
-issue's; this measures the choice of ASGI server recorded in docs/performance.md."""
+- `crdt`: the document server against pycrdt-websocket, the Node y-websocket reference and
+  Hocuspocus, scenarios S1–S8 (`bench.crdt`);
+- `app`: the application scenarios (`bench.app`);
+- `inbox`: the Inbox page and counts (`bench.inbox`);
+- `asgi`: Tandem's fan-out under each ASGI websocket implementation (below), the choice of
+  ASGI server recorded in docs/performance.md."""
 
 from __future__ import annotations
 
@@ -98,12 +102,22 @@ async def measure(impl: str, quick: bool) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suite", choices=["asgi", "inbox"])
+    parser.add_argument("suite", choices=["crdt", "app", "asgi", "inbox"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})
     started = time.monotonic()
+    if args.suite == "crdt":
+        from bench import crdt
+
+        crdt.main(args.quick, args.json)
+        return
+    if args.suite == "app":
+        import importlib
+
+        importlib.import_module("bench.app").main(args.quick, args.json)
+        return
     if args.suite == "inbox":
         from bench import inbox
 

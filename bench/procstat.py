@@ -31,3 +31,31 @@ class ProcStat:
     def stop(self) -> dict[str, float]:
         cpu, wall = self.cpu_s() - self._cpu0, time.monotonic() - self._t0
         return {"cpu_s": cpu, "cpu_pct": 100.0 * cpu / wall}
+
+
+def cpu_s(pid: int) -> float:
+    """utime + stime of `pid` in seconds; 0 when it is gone."""
+    try:
+        return ProcStat(pid).cpu_s()
+    except OSError:
+        return 0.0
+
+
+class CpuMeter:
+    """Server CPU over an interval, summed over several processes (a server and the
+    database backends working for it)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self._pids = pids
+        self._start: dict[int, float] = {}
+        self._t0 = 0.0
+
+    def start(self) -> None:
+        self._start = {pid: cpu_s(pid) for pid in self._pids}
+        self._t0 = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        now = {pid: cpu_s(pid) for pid in self._pids}
+        cpu = sum(max(0.0, value - self._start.get(pid, 0.0)) for pid, value in now.items())
+        wall = time.monotonic() - self._t0
+        return {"cpu_s": cpu, "cpu_pct": 100.0 * cpu / max(wall, 1e-9)}

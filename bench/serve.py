@@ -16,7 +16,7 @@ if __name__ == "__main__":
         create_app(settings),
         host="127.0.0.1",
         port=port,
-        ws=impl,  # type: ignore[arg-type]
+        ws=impl,
         ws_max_size=settings.max_frame_bytes * 2,
         log_level="warning",
         access_log=False,
