@@ -49,6 +49,17 @@ async def _seed(settings: Settings, smtp: SmtpFixture) -> tuple[Person, str, str
         return alice, conv, draft
 
 
+async def _sent(http: httpx.AsyncClient, item: str, auth: dict[str, str]) -> None:
+    """Wait until the restarted server has sent and recorded outbox item `item`."""
+    deadline = time.monotonic() + 20
+    while True:
+        state = (await http.get(f"/api/outbox/{item}", headers=auth)).json()["outbox"]
+        if state["status"] == "sent" or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert state["status"] == "sent", state
+
+
 async def test_a_crash_after_smtp_accepted_sends_the_same_message_again_and_records_it_once(
     app_settings: Settings, loopback_smtp: SmtpFixture
 ) -> None:
@@ -73,13 +84,7 @@ async def test_a_crash_after_smtp_accepted_sends_the_same_message_again_and_reco
                 await tx.execute("UPDATE jobs SET claimed_until = 0")
         await server.start()
         async with httpx.AsyncClient(base_url=server.http) as http:
-            deadline = time.monotonic() + 20
-            while True:
-                state = (await http.get(f"/api/outbox/{item}", headers=auth)).json()["outbox"]
-                if state["status"] == "sent" or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.1)
-            assert state["status"] == "sent", state
+            await _sent(http, item, auth)
             view = await http.get(f"/api/conversations/{conv}", headers=auth)
             assert view.json()["conversation"]["messages_count"] == 2  # the mail + one reply
         first, second = loopback_smtp.sink.received
@@ -108,13 +113,7 @@ async def test_send_later_survives_a_kill_and_fires_once_after_the_restart(
         assert loopback_smtp.sink.received == []
         await server.start()
         async with httpx.AsyncClient(base_url=server.http) as http:
-            deadline = time.monotonic() + 20
-            while True:
-                state = (await http.get(f"/api/outbox/{item}", headers=auth)).json()["outbox"]
-                if state["status"] == "sent" or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.1)
-            assert state["status"] == "sent", state
+            await _sent(http, item, auth)
             view = await http.get(f"/api/conversations/{conv}", headers=auth)
             assert view.json()["conversation"]["messages_count"] == 2
         await asyncio.sleep(0.5)

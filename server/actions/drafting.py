@@ -126,7 +126,7 @@ async def reply_seed(
     from; raises as `chosen_identity` does) and the fields `recipients` names. `quote`:
     the conversation's last message below the body, if it has one."""
     if sender:
-        first = not any(message.direction == "out" for message in conv.messages)
+        first = not conv.has_sent
         identity: Identity | None = await chosen_identity(
             storage, conv.org_id, user_id, sender, first
         )

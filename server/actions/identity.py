@@ -87,7 +87,7 @@ async def reply_identity(
     )  # fmt: skip
     if alias is None:
         return None
-    first = not any(message.direction == "out" for message in conv.messages)
+    first = not conv.has_sent
     return await _identity(storage, org_id, user_id, alias, settings.get(alias.id), first)
 
 

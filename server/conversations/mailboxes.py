@@ -101,7 +101,7 @@ def _listed(
     if mailbox == "label":
         return label in conv.labels and directory.label_visible(label, user)
     if mailbox == "sent":
-        return any(m.direction == "out" for m in conv.messages)
+        return conv.has_sent
     if mailbox == "drafts":
         return bool(conv.drafts)
     if mailbox == "send_later":

@@ -172,6 +172,12 @@ class Conversation:
         return len(self.users) <= 1 and self.team is None
 
     @property
+    def has_sent(self) -> bool:
+        """Whether anything was sent from it: the Sent mailbox, and "not a first email"
+        for signatures (SG-3)."""
+        return any(message.direction == "out" for message in self.messages)
+
+    @property
     def message_count(self) -> int:
         return len(self.messages)
 

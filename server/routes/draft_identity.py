@@ -35,7 +35,7 @@ async def _first_email(services: Services, draft: Draft) -> bool:
     if draft.conversation_id is None:
         return True
     conv = await services.conversations.read(draft.conversation_id)
-    return not any(message.direction == "out" for message in conv.messages)
+    return not conv.has_sent
 
 
 async def switch_from(request: Request) -> Response:
