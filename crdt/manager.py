@@ -58,6 +58,9 @@ class RoomManager:
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._catching_up: set[str] = set()
         self._compacting: set[str] = set()
+        # one compaction at a time: a burst of unloads must not queue a long line of
+        # storage transactions ahead of clients opening documents
+        self._compactor = anyio.Lock()
         self._tg: TaskGroup | None = None
         self.loads = 0
         self.unloaded = 0
@@ -265,6 +268,10 @@ class RoomManager:
             or room.log_bytes >= self.limits.compact_after_bytes
         )
 
+    @property
+    def compacting(self) -> bool:
+        return bool(self._compacting)
+
     def _start_compaction(self, name: str) -> None:
         if name not in self._compacting and self._tg is not None:
             self._compacting.add(name)
@@ -272,8 +279,9 @@ class RoomManager:
 
     async def compact(self, name: str) -> None:
         try:
-            with anyio.CancelScope(shield=True):  # never abandon a transaction half-way
-                await self.store.compact_document(name, merge_with_doc)
+            async with self._compactor:
+                with anyio.CancelScope(shield=True):  # never abandon a transaction half-way
+                    await self.store.compact_document(name, merge_with_doc)
             room = self.rooms.get(name)
             if room is not None:
                 room.log_entries = room.log_bytes = 0

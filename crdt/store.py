@@ -45,8 +45,10 @@ class UpdateLog(Protocol):
         ...
 
     async def compact_document(self, name: str, merge: Merge) -> int:
-        """In one transaction: read snapshot and tail, `merge` them, write the new snapshot
-        with the tail's last seq and delete the tail. Returns the snapshot's seq."""
+        """Read snapshot and tail, `merge` them (with no transaction held), then in one
+        transaction write the new snapshot with the merged tail's last seq and delete the
+        merged entries. Entries appended meanwhile stay in the log. Returns the snapshot's
+        seq (0 if the document no longer exists)."""
         ...
 
     async def latest_seqs(self, names: Sequence[str]) -> dict[str, int]:

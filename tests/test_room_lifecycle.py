@@ -6,7 +6,10 @@ import asyncio
 import gc
 import weakref
 
+import pytest
+
 from crdt.schemas import draft_seed
+from crdt.store import Merge
 from tests.fixtures.server import LiveServer, make_person
 from tests.yclient import yws
 
@@ -63,3 +66,47 @@ async def test_a_thousand_documents_are_all_released_after_the_grace_period(
     # and what was written is durable after unloading
     state = await storage.load_document("draft:leak999")
     assert state.last_seq >= 2 or state.snapshot is not None
+
+
+async def test_unloaded_documents_are_compacted_one_at_a_time(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of unloads compacts every log, but one document after the other, so the
+    compactions never queue a line of storage transactions ahead of clients."""
+    alice = await make_person(live_server.services, "alice@acme.test")
+    storage, rooms = live_server.services.storage, live_server.services.rooms
+    names = [f"draft:burst{i}" for i in range(6)]
+    for name in names:
+        await storage.create_draft(
+            name.removeprefix("draft:"), alice.org.id, alice.user.id, "s", draft_seed("s", [], {})
+        )
+    running, most = 0, 0
+    compact = rooms.store.compact_document
+
+    async def counting(name: str, merge: Merge) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return await compact(name, merge)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(rooms.store, "compact_document", counting)
+
+    async def edit(name: str) -> None:
+        async with yws(live_server.ws, name, alice.token) as client:
+            await asyncio.wait_for(client.synced.wait(), 10)
+            for word in ("one", "two", "three"):
+                client.write_paragraph(word)
+                await client.flush()
+            await client.wait_saved()
+
+    await asyncio.gather(*(edit(name) for name in names))
+    async with asyncio.timeout(10):
+        while rooms.rooms or rooms.compacting:
+            await asyncio.sleep(0.05)
+    assert most == 1
+    for name in names:
+        assert await storage.log_size(name) == (0, 0)
+        assert (await storage.load_document(name)).snapshot is not None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -305,6 +306,64 @@ async def test_compaction_racing_appends_from_two_processes_loses_nothing(
     assert await storage.compact_document("draft:c", merge_with_doc) == 150
     assert _reload(await storage.load_document("draft:c")) == expected
     assert await storage.log_size("draft:c") == (0, 0)
+
+
+class HeldMerge:
+    """`merge_with_doc` that says when it starts (in its worker thread) and then waits to
+    be released."""
+
+    def __init__(self) -> None:
+        self.merging, self.release = asyncio.Event(), threading.Event()
+        self._loop = asyncio.get_running_loop()
+
+    def __call__(self, snapshot: bytes | None, tail: Sequence[bytes]) -> bytes:
+        self._loop.call_soon_threadsafe(self.merging.set)
+        self.release.wait(10)
+        return merge_with_doc(snapshot, tail)
+
+
+async def test_appends_and_reads_go_on_while_a_compaction_merges(storage: Storage) -> None:
+    """The merge holds no transaction: writers to the same document (and readers) are not
+    held up by it, and what they append meanwhile stays in the log after the snapshot."""
+    updates, expected = _text_updates([("insert", i, f"{i} ") for i in range(5)])
+    await storage.create_document("draft:m", "draft", None, None, None)
+    await storage.append_updates([("draft:m", u) for u in updates[:3]])
+    held = HeldMerge()
+    compaction = asyncio.create_task(storage.compact_document("draft:m", held))
+    try:
+        await asyncio.wait_for(held.merging.wait(), 5)
+        async with asyncio.timeout(5):  # would hang if the merge held the database
+            assert await storage.append_updates([("draft:m", u) for u in updates[3:]]) == [4, 5]
+            assert (await storage.load_document("draft:m")).last_seq == 5
+    finally:
+        held.release.set()
+    assert await compaction == 3
+    state = await storage.load_document("draft:m")
+    assert (state.snapshot_seq, [seq for seq, _ in state.updates]) == (3, [4, 5])
+    assert _reload(state) == expected
+
+
+async def test_a_compaction_gives_way_to_one_that_finished_first(
+    storage: Storage, storage_settings: Settings
+) -> None:
+    updates, expected = _text_updates([("insert", i, f"{i} ") for i in range(4)])
+    await storage.create_document("draft:g", "draft", None, None, None)
+    await storage.append_updates([("draft:g", u) for u in updates[:2]])
+    other = await open_storage(storage_settings)
+    held = HeldMerge()
+    try:
+        slow = asyncio.create_task(storage.compact_document("draft:g", held))
+        await asyncio.wait_for(held.merging.wait(), 5)
+        await other.append_updates([("draft:g", u) for u in updates[2:]])
+        assert await other.compact_document("draft:g", merge_with_doc) == 4
+        held.release.set()
+        assert await slow == 4  # its older snapshot (seq 2) is not written over seq 4
+    finally:
+        held.release.set()
+        await other.close()
+    state = await storage.load_document("draft:g")
+    assert (state.snapshot_seq, state.updates) == (4, [])
+    assert _reload(state) == expected
 
 
 def test_compaction_refuses_to_drop_updates_waiting_for_dependencies() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from itertools import groupby
 
@@ -154,10 +155,11 @@ class DocumentStore:
         return latest
 
     async def compact_document(self, name: str, merge: Merge) -> int:
-        async with self.db.transaction() as tx:
-            await tx.fetchone(
-                f"SELECT last_seq FROM documents WHERE name = ?{self.db.lock_for_update}", name
-            )
+        """Read, merge, then write: the merge runs in a worker thread with no transaction
+        open, so appends (this document's included) and readers carry on meanwhile. The
+        write only deletes the entries that were merged, and gives way if another process
+        compacted the document in between."""
+        async with self.db.transaction(readonly=True) as tx:
             snapshot = await tx.fetchone(
                 "SELECT seq, data FROM doc_snapshots WHERE doc_name = ?", name
             )
@@ -167,13 +169,24 @@ class DocumentStore:
                 name,
                 snapshot_seq,
             )
-            if not rows:
-                return snapshot_seq
-            merged = merge(
-                bytes(snapshot[1]) if snapshot is not None else None,
-                [bytes(data) for _, data in rows],
+        if not rows:
+            return snapshot_seq
+        merged = await asyncio.to_thread(
+            merge,
+            bytes(snapshot[1]) if snapshot is not None else None,
+            [bytes(data) for _, data in rows],
+        )
+        upto = int(rows[-1][0])
+        async with self.db.transaction() as tx:
+            exists = await tx.fetchone(
+                f"SELECT 1 FROM documents WHERE name = ?{self.db.lock_for_update}", name
             )
-            upto = int(rows[-1][0])
+            if exists is None:
+                return 0  # deleted meanwhile
+            current = await tx.fetchone("SELECT seq FROM doc_snapshots WHERE doc_name = ?", name)
+            current_seq = int(current[0]) if current is not None else 0
+            if current_seq != snapshot_seq:
+                return current_seq  # another process compacted it first
             await tx.execute("DELETE FROM doc_snapshots WHERE doc_name = ?", name)
             await tx.execute(
                 "INSERT INTO doc_snapshots (doc_name, seq, data, created_at) VALUES (?, ?, ?, ?)",
