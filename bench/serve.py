@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import uvicorn
@@ -12,8 +13,10 @@ from server.settings import Settings
 if __name__ == "__main__":
     impl, port = sys.argv[1], int(sys.argv[2])
     settings = Settings.from_env()
+    app = create_app(settings)
+    gc.freeze()  # as `tandem serve` does
     uvicorn.run(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=port,
         ws=impl,

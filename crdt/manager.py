@@ -24,6 +24,7 @@ from crdt.errors import CloseCode, ProtocolError
 from crdt.feeds import FeedHub
 from crdt.room import Peer, Room
 from crdt.store import UpdateLog
+from crdt.trim import give_back_memory, trim_after_full_collections
 from crdt.wal import GroupCommitter
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,13 @@ class RoomManager:
         # one compaction at a time: a burst of unloads must not queue a long line of
         # storage transactions ahead of clients opening documents
         self._compactor = anyio.Lock()
+        self._trim_due = False
         self._tg: TaskGroup | None = None
         self.loads = 0
         self.unloaded = 0
 
     async def __aenter__(self) -> RoomManager:
+        trim_after_full_collections()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._tg.start_soon(self.committer.run)
@@ -315,11 +318,15 @@ class RoomManager:
             if self.committer.pending_for(room.name) or room.name in self._compacting:
                 continue
             await self._unload(room)
+        if self._trim_due and not self._compacting:
+            self._trim_due = False
+            give_back_memory()  # once the burst of unloads and their compactions is over
 
     async def _unload(self, room: Room) -> None:
         del self.rooms[room.name]
         room.close()
         self.unloaded += 1
+        self._trim_due = True
         await self.broker.unsubscribe(room.name)
         if room.log_entries > 1:
             self._start_compaction(room.name)

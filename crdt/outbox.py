@@ -44,7 +44,8 @@ class Outbox:
 
     def close(self) -> None:
         self._closed = True
-        self._wakeup.set()
+        self._on_overflow = _ignore  # it can no longer fire; and it would keep its owner in a
+        self._wakeup.set()  # reference cycle that only the cyclic GC frees
 
     async def run(self) -> None:
         """Send frames in order until closed; returns when closed and drained or on error."""
@@ -56,3 +57,7 @@ class Outbox:
                 return
             self._wakeup.clear()
             await self._wakeup.wait()
+
+
+def _ignore() -> None:
+    pass

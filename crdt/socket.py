@@ -85,7 +85,9 @@ class SocketSession:
                     self.outbox.close()
                     tg.cancel_scope.cancel()
         finally:
+            self._tg = None
             await self._close()
+            self._fatal = None  # its traceback holds this frame, which holds self: a cycle
 
     async def receive(self) -> None:
         raise NotImplementedError

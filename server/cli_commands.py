@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import re
 import secrets
@@ -208,8 +209,10 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         elif settings.is_postgres:
             print("Add people with `tandem user create EMAIL --org NAME`", flush=True)
         print(f"Sign in at {url} or with POST /api/session", flush=True)
+    app = create_app(settings)
+    gc.freeze()  # what is loaded by now lives for good: full collections skip it
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         ws=_websocket_implementation(),

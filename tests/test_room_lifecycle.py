@@ -110,3 +110,29 @@ async def test_unloaded_documents_are_compacted_one_at_a_time(
     for name in names:
         assert await storage.log_size(name) == (0, 0)
         assert (await storage.load_document(name)).snapshot is not None
+
+
+async def test_a_closed_socket_is_freed_without_waiting_for_the_cyclic_gc(
+    live_server: LiveServer,
+) -> None:
+    """A session holds no reference cycle once it ends, so reference counting frees it the
+    moment its socket closes rather than at the next full collection."""
+    alice = await make_person(live_server.services, "alice@acme.test")
+    await live_server.services.storage.create_draft(
+        "freed", alice.org.id, alice.user.id, "s", draft_seed("s", ["text"], {})
+    )
+    rooms = live_server.services.rooms
+    gc.collect()
+    gc.disable()
+    try:
+        async with yws(live_server.ws, "draft:freed", alice.token) as client:
+            await asyncio.wait_for(client.synced.wait(), 10)
+            room = rooms.rooms["draft:freed"]
+            (session,) = room.members.values()
+            freed = weakref.ref(session)
+            del session
+        async with asyncio.timeout(10):
+            while room.members or freed() is not None:
+                await asyncio.sleep(0.02)
+    finally:
+        gc.enable()
