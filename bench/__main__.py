@@ -5,6 +5,8 @@ CPU 1, on loopback (see bench/README.md):
   Hocuspocus, scenarios S1–S8 (`bench.crdt`);
 - `app`: the application scenarios (`bench.app`);
 - `inbox`: the Inbox page and counts (`bench.inbox`);
+- `profile`: where the document server's time goes under load, sampled by py-spy
+  (`bench.profile`);
 - `asgi`: Tandem's fan-out under each ASGI websocket implementation (below), the choice of
   ASGI server recorded in docs/performance.md."""
 
@@ -102,7 +104,7 @@ async def measure(impl: str, quick: bool) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suite", choices=["crdt", "app", "asgi", "inbox"])
+    parser.add_argument("suite", choices=["crdt", "app", "asgi", "inbox", "profile"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -117,6 +119,11 @@ def main() -> None:
         import importlib
 
         importlib.import_module("bench.app").main(args.quick, args.json)
+        return
+    if args.suite == "profile":
+        from bench import profile
+
+        profile.main(args.quick, args.json)
         return
     if args.suite == "inbox":
         from bench import inbox

@@ -107,7 +107,7 @@ def summary(results: list[dict[str, Any]], names: list[str]) -> dict[str, Any]:
     duplicated = by_server("S6", lambda r: r.get("duplicated"))
     ghosts = by_server("S7", lambda r: r.get("ghosts_after_2s"))
     joins = by_server("S8", lambda r: r.get("synced_within_1s"))
-    rss = by_server("S3", lambda r: _number(r.get("rss_kb_per_doc")))
+    rss = by_server("S3", lambda r: _number(r.get("rss_kb_per_doc_marginal")))
     return {
         "deliveries_per_core": per_core,
         "ratio_vs": ratio,

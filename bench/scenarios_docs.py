@@ -59,6 +59,7 @@ def seeds(p: Params, histories: Histories) -> list[Seed]:
         Seed("s1-", len(p.s1_clients)),
         Seed("s2-", 1),
         Seed("s3-", p.s3_docs),
+        Seed("s3b-", p.s3_docs),
         Seed("s4log-", p.s4_opens, histories.edits),
         Seed("s4snap-", p.s4_opens, histories.edits, compact=True),
         Seed("s4big-", p.s4_opens, (histories.large,)),
@@ -74,18 +75,24 @@ def rss(server: Server) -> int:
 
 
 async def s3_idle(server: Server, p: Params) -> dict[str, Any]:
-    """One connection on each of `s3_docs` documents, each given 1 KB of text; RSS per
-    document; then everyone leaves and, after the unload grace period, is RSS given back?"""
+    """One connection on each of `s3_docs` documents, each given 1 KB of text.
+
+    RSS per document is measured twice: over all of them, and over the second half only
+    (the marginal cost, without one-off growth such as caches filling on first use). Then
+    everyone leaves; after the unload grace period, how much RSS is given back to the OS
+    (`released_pct`)? Then as many other documents open: how much of what the first set
+    took did they reuse instead of growing RSS again (`reused_pct`)?"""
     doc: Doc[Any] = Doc()
     doc.get("t", type=Text).insert(0, "x" * p.s3_text_bytes)
     update = doc.get_update()
+    half = p.s3_docs // 2
     await asyncio.sleep(0.2)
     before = rss(server)
     run = Run()
-    targets = [server.target(f"s3-{i}") for i in range(p.s3_docs)]
-    tasks = await open_receivers(targets, p.s3_docs, run, within_s=60.0, initial=update)
+    tasks = await _open_idle(server, "s3-", range(half), run, update)
+    halfway = rss(server)
+    tasks += await _open_idle(server, "s3-", range(half, p.s3_docs), run, update)
     try:
-        await asyncio.sleep(0.7)  # the 1 KB updates applied and persisted
         meter = CpuMeter(await server.cpu_pids())
         meter.start()
         await asyncio.sleep(0.5)
@@ -97,6 +104,10 @@ async def s3_idle(server: Server, p: Params) -> dict[str, Any]:
     wait = (grace if grace is not None else 0.0) + 1.5
     await asyncio.sleep(wait)
     after = rss(server)
+    again = Run()
+    tasks = await _open_idle(server, "s3b-", range(p.s3_docs), again, update)
+    reloaded = rss(server)
+    await close_all(tasks)
     grown = loaded - before
     return {
         "documents": p.s3_docs,
@@ -104,16 +115,31 @@ async def s3_idle(server: Server, p: Params) -> dict[str, Any]:
         "rss_kb_before": before,
         "rss_kb_loaded": loaded,
         "rss_kb_per_doc": grown / p.s3_docs,
+        "rss_kb_per_doc_marginal": (loaded - halfway) / (p.s3_docs - half),
         "idle_cpu_pct": idle["cpu_pct"],
         "rss_kb_after_leave": after,
         "waited_s": wait,
         "released_pct": 100.0 * (loaded - after) / grown if grown > 0 else None,
+        "synced_other_set": len(again.synced_at),
+        "rss_kb_other_set_loaded": reloaded,
+        "reused_pct": 100.0 * (1 - (reloaded - after) / grown) if grown > 0 else None,
         "unloads_documents": (
             "never (no persistence: kept in memory)"
             if grace is None
             else f"after {grace:g} s without clients"
         ),
     }
+
+
+async def _open_idle(
+    server: Server, prefix: str, indexes: range, run: Run, update: bytes
+) -> list[asyncio.Task[None]]:
+    """One receiver on each document, given `update`; returns once the updates are applied
+    and persisted."""
+    targets = [server.target(f"{prefix}{i}") for i in indexes]
+    tasks = await open_receivers(targets, len(targets), run, within_s=60.0, initial=update)
+    await asyncio.sleep(0.7)
+    return tasks
 
 
 OPEN_ERRORS = (OSError, TimeoutError, websockets.WebSocketException)
