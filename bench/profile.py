@@ -29,21 +29,22 @@ from bench.procstat import CpuMeter
 CLIENTS, WRITERS, RATE = 100, 4, 100.0
 SAMPLES_PER_S = 200
 
-LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("pycrdt: applying and encoding updates", ("/pycrdt/",)),
-    ("SQLite: the update log (aiosqlite thread)", ("/aiosqlite/", "sqlite3")),
-    ("websockets: framing and parsing", ("/websockets/",)),
-    ("uvicorn: websocket transport", ("/uvicorn/",)),
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (  # module path prefixes
+    ("pycrdt: applying and encoding updates", ("pycrdt/",)),
+    ("SQLite: the update log (aiosqlite thread)", ("aiosqlite/", "sqlite3/")),
+    ("websockets: framing and parsing", ("websockets/",)),
+    ("uvicorn: websocket transport (socket writes)", ("uvicorn/",)),
     ("Tandem: y-websocket / Hocuspocus protocol", ("crdt/yws.py", "crdt/hocuspocus.py")),
     ("Tandem: codec", ("crdt/codec.py", "crdt/updates.py")),
     ("Tandem: room fan-out and awareness", ("crdt/room.py", "crdt/awareness.py")),
     ("Tandem: group commit", ("crdt/wal.py", "server/storage/")),
     ("Tandem: socket outbox and receive loop", ("crdt/outbox.py", "crdt/socket.py")),
-    ("Tandem: other", ("/crdt/", "/server/")),
-    ("starlette", ("/starlette/",)),
-    ("anyio", ("/anyio/",)),
-    ("asyncio event loop", ("asyncio/", "uvloop")),
+    ("Tandem: other", ("crdt/", "server/")),
+    ("starlette", ("starlette/",)),
+    ("anyio", ("anyio/",)),
+    ("asyncio event loop (uvloop)", ("asyncio/", "uvloop/")),
 )
+ROOT = str(Path(__file__).resolve().parent.parent) + "/"
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,24 @@ class Profile:
 
 def layer_of(frames: list[str]) -> str:
     for frame in reversed(frames):  # innermost last in py-spy's raw format
-        for layer, needles in LAYERS:
-            if any(needle in frame for needle in needles):
+        path = module_path(frame)
+        for layer, prefixes in LAYERS:
+            if path.startswith(prefixes):
                 return layer
     return "other (interpreter, GC, threads)"
+
+
+def module_path(frame: str) -> str:
+    """`send (/…/site-packages/websockets/protocol.py:321)` → `websockets/protocol.py`."""
+    path = frame.partition(" (")[2].rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "lib-dynload/"):
+        if marker in path:
+            return path.split(marker, 1)[1]
+    if path.startswith(ROOT):
+        return path[len(ROOT) :]
+    if "/lib/python3" in path:
+        return path.split("/lib/python3", 1)[1].partition("/")[2]
+    return path
 
 
 def parse_collapsed(text: str) -> Profile:
@@ -79,12 +94,8 @@ def parse_collapsed(text: str) -> Profile:
 
 
 def _short(frame: str) -> str:
-    """`send (/…/site-packages/websockets/protocol.py:321)` → `send (websockets/protocol.py)`."""
-    name, _, where = frame.partition(" (")
-    path = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
+    name = frame.partition(" (")[0]
+    path = module_path(frame)
     return f"{name} ({path})" if path else name
 
 
