@@ -100,9 +100,14 @@ async def s3_idle(server: Server, p: Params) -> dict[str, Any]:
         loaded = rss(server)
     finally:
         await close_all(tasks)
+    # after the grace period, wait for the unloading (and Tandem's compactions) to finish,
+    # then one more sweep
+    started = time.monotonic()
     grace = server.unload_grace_s
-    wait = (grace if grace is not None else 0.0) + 1.5
-    await asyncio.sleep(wait)
+    await asyncio.sleep(grace if grace is not None else 0.0)
+    await settle(server, within_s=30.0)
+    await asyncio.sleep(1.5)
+    wait = time.monotonic() - started
     after = rss(server)
     again = Run()
     tasks = await _open_idle(server, "s3b-", range(p.s3_docs), again, update)
