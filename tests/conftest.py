@@ -7,7 +7,15 @@ skipping the tests that need it.
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+from server.actions.directory import VERIFY_ENV
+
+# every cached organization directory the tests are served is checked against storage:
+# a write that does not bump the directory version fails the test that makes it
+os.environ.setdefault(VERIFY_ENV, "1")
 
 pytest_plugins = [
     "tests.fixtures.services",

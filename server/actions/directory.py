@@ -1,16 +1,48 @@
-"""The organization as the state machine needs it, read from storage for one action."""
+"""The organization as the state machine needs it, for one action: cached per process and
+organization, and read again when the organization's directory version has moved (every
+write to what it is built from bumps it in the same transaction, from any process)."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import weakref
 
 from server.conversations.handles import member_handles
 from server.conversations.model import Directory, Preferences, TeamInfo
 from server.storage.base import Storage
 from server.storage.organization import LabelRecord
 
+VERIFY_ENV = "TANDEM_VERIFY_DIRECTORY_CACHE"  # tests: every cache hit is checked
+
+_cached: weakref.WeakKeyDictionary[Storage, dict[str, tuple[int, Directory]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class StaleDirectory(AssertionError):
+    """A cached directory differed from storage at the same version: some write to it does
+    not bump the version (or a caller changed a shared directory)."""
+
 
 async def load_directory(storage: Storage, org_id: str) -> Directory:
+    """The organization's directory. Callers share it and must not change it."""
+    version = await storage.directory_version(org_id)
+    per_org = _cached.setdefault(storage, {})
+    hit = per_org.get(org_id)
+    if version is not None and hit is not None and hit[0] == version:
+        if os.environ.get(VERIFY_ENV):
+            fresh = await read_directory(storage, org_id)
+            if fresh != hit[1]:
+                raise StaleDirectory(f"organization {org_id}: the cached directory is stale")
+        return hit[1]
+    directory = await read_directory(storage, org_id)
+    if version is not None:  # read after the version, so never filed under a newer one
+        per_org[org_id] = (version, directory)
+    return directory
+
+
+async def read_directory(storage: Storage, org_id: str) -> Directory:
     members = await storage.org_members(org_id)
     teams = {
         team.id: TeamInfo(

@@ -9,6 +9,7 @@ from typing import cast
 from server.errors import Conflict
 from server.storage.base import Membership, Organization, Role, User
 from server.storage.database import Database, Row, UniqueViolation
+from server.storage.directory_version import bump_directory
 
 USER_COLUMNS = "u.id, u.email, u.name, u.password_hash, u.created_at"
 TOKEN_USE_RESOLUTION_MS = 60_000
@@ -110,6 +111,7 @@ class AccountStore:
     async def add_membership(self, org_id: str, user_id: str, role: Role) -> Membership:
         try:
             async with self.db.transaction() as tx:
+                await bump_directory(tx, org_id)
                 await tx.execute(
                     "INSERT INTO memberships (org_id, user_id, role) VALUES (?, ?, ?)",
                     org_id,

@@ -216,6 +216,10 @@ class Storage(UpdateLog, Protocol):
     # the organization around conversations
     async def org_settings(self, org_id: str) -> OrgSettings: ...
 
+    async def directory_version(self, org_id: str) -> int | None:
+        """None when the organization does not exist."""
+        ...
+
     async def update_organization(self, org_id: str, changes: dict[str, object]) -> None:
         """`name` and/or `multi_team_delivery`; `Conflict` (field `name`) for a taken name."""
         ...

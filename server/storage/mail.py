@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from server.errors import Conflict
 from server.storage.accounts import new_id, now_ms
 from server.storage.database import Database, UniqueViolation
+from server.storage.directory_version import bump_directory
 
 IN_CHUNK = 500
 
@@ -91,6 +92,7 @@ class MailStore:
         )  # fmt: skip
         try:
             async with self.db.transaction() as tx:
+                await bump_directory(tx, org_id)
                 await tx.execute(
                     "INSERT INTO accounts (id, org_id, address, owner_id, delivery, team_id,"
                     " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -11,6 +11,7 @@ from server.errors import Conflict, NotFound
 from server.storage.accounts import new_id, now_ms
 from server.storage.base import Role
 from server.storage.database import Database, Tx, UniqueViolation
+from server.storage.directory_version import bump_directory
 
 LAST_OWNER = "an organization keeps at least one owner: make someone else owner first"
 _MEMBER_COLUMNS = "u.id, u.email, u.name, m.role, m.handle"
@@ -46,6 +47,7 @@ class MemberStore:
         email = email.strip().lower()
         try:
             async with self.db.transaction() as tx:
+                await bump_directory(tx, org_id)
                 row = await tx.fetchone("SELECT id, name FROM users WHERE email = ?", email)
                 created = row is None
                 if row is None:
@@ -76,6 +78,7 @@ class MemberStore:
         try:
             async with self.db.transaction() as tx:
                 role = await self._locked_role(tx, org_id, user_id)
+                await bump_directory(tx, org_id)
                 if "role" in changes and changes["role"] != "owner":
                     await _keep_an_owner(tx, org_id, role, "role")
                 for column in ("role", "handle"):
@@ -95,6 +98,7 @@ class MemberStore:
         async with self.db.transaction() as tx:
             role = await self._locked_role(tx, org_id, user_id)
             await _keep_an_owner(tx, org_id, role, None)
+            await bump_directory(tx, org_id)
             rows = await tx.fetchall(
                 "SELECT m.team_id FROM team_members m JOIN teams t ON t.id = m.team_id"
                 " WHERE t.org_id = ? AND m.user_id = ? ORDER BY m.team_id",

@@ -10,6 +10,7 @@ import orjson
 from server.errors import Conflict, InvalidInput, Unprocessable
 from server.storage.accounts import new_id, now_ms
 from server.storage.database import Database, Tx, UniqueViolation
+from server.storage.directory_version import bump_directories_of, bump_directory
 
 MAX_TEAMS = 1_000  # per organization (the product's limit)
 MAX_LABELS = 10_000  # organization labels per organization
@@ -76,6 +77,7 @@ class OrganizationStore:
         columns = [c for c in ("name", "multi_team_delivery") if c in changes]
         try:
             async with self.db.transaction() as tx:
+                await bump_directory(tx, org_id)
                 for column in columns:
                     await tx.execute(
                         f"UPDATE organizations SET {column} = ? WHERE id = ?",
@@ -86,6 +88,13 @@ class OrganizationStore:
             raise Conflict(
                 f"an organization named {changes['name']!r} exists", field="name"
             ) from None
+
+    async def directory_version(self, org_id: str) -> int | None:
+        async with self.db.transaction(readonly=True) as tx:
+            row = await tx.fetchone(
+                "SELECT directory_version FROM organizations WHERE id = ?", org_id
+            )
+        return int(row[0]) if row is not None else None
 
     async def org_members(self, org_id: str) -> dict[str, str]:
         async with self.db.transaction(readonly=True) as tx:
@@ -125,6 +134,7 @@ class OrganizationStore:
         try:
             async with self.db.transaction() as tx:
                 await self._below_limit(tx, org_id, "teams", MAX_TEAMS)
+                await bump_directory(tx, org_id)
                 await tx.execute(
                     "INSERT INTO teams (id, org_id, name, has_inbox, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
@@ -196,6 +206,11 @@ class OrganizationStore:
             )
         }
         async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE organizations SET directory_version = directory_version + 1"
+                " WHERE id = (SELECT org_id FROM teams WHERE id = ?)",
+                team_id,
+            )
             for column, value in options.items():
                 await tx.execute(f"UPDATE teams SET {column} = ? WHERE id = ?", value, team_id)
             if "active" in changes or "observers" in changes:
@@ -224,6 +239,7 @@ class OrganizationStore:
 
     async def save_preferences(self, user_id: str, data: dict[str, object]) -> None:
         async with self.db.transaction() as tx:
+            await bump_directories_of(tx, user_id)
             await tx.execute(
                 "INSERT INTO user_preferences (user_id, data) VALUES (?, ?)"
                 " ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
@@ -234,6 +250,7 @@ class OrganizationStore:
     async def set_mention_group(self, org_id: str, name: str, members: Sequence[str]) -> None:
         """Replace the members of mention group `name` (an empty list removes it)."""
         async with self.db.transaction() as tx:
+            await bump_directory(tx, org_id)
             await tx.execute(
                 "DELETE FROM mention_group_members WHERE org_id = ? AND name = ?", org_id, name
             )
@@ -271,6 +288,7 @@ class OrganizationStore:
         try:
             async with self.db.transaction() as tx:
                 await self._below_limit(tx, org_id, "labels", MAX_LABELS)
+                await bump_directory(tx, org_id)
                 await tx.execute(
                     "INSERT INTO labels (id, org_id, path, color, visibility, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
@@ -315,6 +333,7 @@ class OrganizationStore:
         `auto_share` users."""
         try:
             async with self.db.transaction() as tx:
+                await bump_directory(tx, org_id)
                 for label_id, change in changes.items():
                     for column in ("path", "color", "visibility"):
                         if column in change:
