@@ -17,7 +17,15 @@ import orjson
 from bench.competitors import SERVERS, Server
 from bench.scenarios import Params, s1_fanout, s2_saturation, s8_joins, settle
 from bench.scenarios_clients import s6_storm, s7_awareness
-from bench.scenarios_docs import Histories, s3_idle, s4_cold_load, s5_kill9, seeds
+from bench.scenarios_docs import (
+    OPEN_ERRORS,
+    Histories,
+    open_once,
+    s3_idle,
+    s4_cold_load,
+    s5_kill9,
+    seeds,
+)
 
 Scenario = Callable[[Server], Awaitable[dict[str, Any]]]
 
@@ -50,6 +58,11 @@ async def run_server(
         await server.start()
         for scenario, run in plan(p, histories, server):
             quiet_after = await settle(server)
+            restarted = None
+            if not await accepts_clients(server):  # wedged, though its process lives on
+                restarted = "it stopped accepting clients: restarted before this scenario"
+                await server.stop()
+                await server.start()
             started = time.monotonic()
             try:
                 async with asyncio.timeout(600):
@@ -58,6 +71,8 @@ async def run_server(
                 figures = {"result": None, "reason": f"failed: {exc!r}"[:300]}
             figures["seconds"] = time.monotonic() - started
             figures["settled_s"] = quiet_after
+            if restarted:
+                figures["restarted"] = restarted
             result = {"scenario": scenario, **base, **figures}
             results.append(result)
             emit(result)
@@ -71,6 +86,16 @@ async def run_server(
         await server.stop()
         await server.teardown()
     return results
+
+
+async def accepts_clients(server: Server) -> bool:
+    """Does a client get its SyncStep2 within 10 s (on a document no scenario uses)?"""
+    try:
+        async with asyncio.timeout(10):
+            await open_once(server, "probe-0")
+    except (*OPEN_ERRORS, TimeoutError):
+        return False
+    return True
 
 
 def _get(results: list[dict[str, Any]], server: str, scenario: str) -> dict[str, Any]:

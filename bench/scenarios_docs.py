@@ -56,6 +56,7 @@ def seeds(p: Params, histories: Histories) -> list[Seed]:
     """Every document the scenarios open on a server that serves only existing ones."""
     return [
         Seed("s8-", 1),
+        Seed("probe-", 1),
         Seed("s1-", len(p.s1_clients)),
         Seed("s2-", 1),
         Seed("s3-", p.s3_docs),
