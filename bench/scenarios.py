@@ -48,7 +48,7 @@ class Params:
         if quick:
             return cls(
                 s1_clients=(10, 200),
-                s1_seconds=1.5,
+                s1_seconds=1.0,
                 drain=0.5,
                 s2_rates=(25.0, 50.0, 100.0, 200.0),
                 s2_seconds=1.0,
