@@ -60,12 +60,14 @@ class Server:
     acks = False  # tells the client an update is saved
     acks_mean = ""
     unload_grace_s: float | None = None  # None: documents stay loaded without clients
+    tmp_dir: str | None = None  # where its working directory (and any database) lives
+    scenarios: tuple[str, ...] | None = None  # None: all of them
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"bench-{self.name}-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"bench-{self.name}-", dir=self.tmp_dir))
         self._log: IO[bytes] | None = None
 
     # --- what subclasses say ------------------------------------------------------------
@@ -198,6 +200,17 @@ class Tandem(Server):
         self.token = await seed_tandem(self.workdir / "data", self.database_url, self.run_id, seeds)
 
 
+class TandemMemory(Tandem):
+    """Tandem with its SQLite database on tmpfs: the same code and write path, but no
+    disk, like the competitors that keep documents in memory. Measured in the scenarios
+    where the disk can make a difference; the others run the same code as `tandem`."""
+
+    name = "tandem-mem"
+    description = f"Tandem, SQLite on tmpfs (/dev/shm: memory only), uvicorn {WS_IMPLEMENTATION}"
+    tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    scenarios = ("S1", "S2")
+
+
 class TandemPostgres(Tandem):
     name = "tandem-pg"
     description = f"Tandem, PostgreSQL + Redis, uvicorn {WS_IMPLEMENTATION}"
@@ -296,6 +309,7 @@ class Hocuspocus(NodeServer):
 
 SERVERS: tuple[type[Server], ...] = (
     Tandem,
+    TandemMemory,
     TandemPostgres,
     PycrdtWebsocket,
     YWebsocketServer,

@@ -45,6 +45,8 @@ def plan(p: Params, histories: Histories, server: Server) -> list[tuple[str, Sce
         steps.append(("S6-restart", lambda s: s6_storm(s, p, restart=True)))
     steps.append(("S5", lambda s: s5_kill9(s, p)))
     steps.append(("S4", lambda s: s4_cold_load(s, p, histories)))
+    if server.scenarios is not None:
+        steps = [step for step in steps if step[0] in server.scenarios]
     return steps
 
 
@@ -54,7 +56,14 @@ async def run_server(
     results: list[dict[str, Any]] = []
     base = {"server": server.name, "description": server.description}
     try:
-        await server.setup(seeds(p, histories) if server.persistent else [])
+        wanted = [
+            seed
+            for seed in seeds(p, histories)
+            if server.scenarios is None
+            or seed.prefix == "probe-"
+            or seed.prefix[:2].upper() in server.scenarios
+        ]
+        await server.setup(wanted if server.persistent else [])
         await server.start()
         for scenario, run in plan(p, histories, server):
             quiet_after = await settle(server)
