@@ -24,30 +24,12 @@ from typing import Any
 
 import orjson
 
+from bench.competitors import Seed, seed_tandem
 from bench.loadgen import fanout, simultaneous_joins
-from bench.procstat import ProcStat
+from bench.procstat import ProcStat, wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 IMPLEMENTATIONS = ("websockets-sansio", "websockets", "wsproto")
-
-
-async def _seed(data_dir: Path, documents: int) -> str:
-    from crdt.schemas import draft_seed
-    from server.credentials import new_api_token
-    from server.settings import Settings
-    from server.storage import open_storage
-
-    storage = await open_storage(Settings(data_dir=data_dir, secret_key="bench"))
-    await storage.migrate()
-    org = await storage.create_organization("Bench")
-    user = await storage.create_user("bench@example.com", "Bench", None)
-    await storage.add_membership(org.id, user.id, "owner")
-    token, token_hash = new_api_token()
-    await storage.create_api_token(user.id, token_hash, "bench")
-    for i in range(documents):
-        await storage.create_draft(f"b{i}", org.id, user.id, "s", draft_seed("s", [], {}))
-    await storage.close()
-    return token
 
 
 def _start(impl: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
@@ -57,25 +39,14 @@ def _start(impl: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(["taskset", "-c", "0", *command], cwd=ROOT, env=env)
 
 
-async def _wait_ready(port: int) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                return
-            except OSError:
-                await asyncio.sleep(0.1)
-
-
 async def measure(impl: str, quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        token = await _seed(data_dir, 8)
+        token = await seed_tandem(data_dir, "", "", [Seed("b", 8)])
         port = 18000 + IMPLEMENTATIONS.index(impl)
         server = _start(impl, data_dir, port)
         try:
-            await _wait_ready(port)
+            await wait_listening(port, server)
             stat = ProcStat(server.pid)
             base = f"ws://127.0.0.1:{port}/yws"
             joins = await simultaneous_joins(f"{base}/draft:b0?token={token}", 50)

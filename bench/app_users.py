@@ -7,7 +7,6 @@ and not counted."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -19,7 +18,7 @@ from typing import Any
 from bench.app_load import run_users
 from bench.app_seed import seed
 from bench.inbox import create_database, drop_database
-from bench.procstat import ProcStat
+from bench.procstat import ProcStat, wait_listening
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,19 +47,6 @@ def _start(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     )
 
 
-async def _wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the server exited with {server.returncode}")
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                return
-            except OSError:
-                await asyncio.sleep(0.1)
-
-
 def _solo(figures: dict[str, Any]) -> dict[str, Any]:
     keep = ("wall_s", "commands_per_s", "all_commands", "latency", "errors", "error_examples")
     return {key: figures[key] for key in keep}
@@ -73,7 +59,7 @@ async def _serve_and_load(
     port = _free_port()
     server = _start(settings, port)
     try:
-        await _wait_ready(port, server)
+        await wait_listening(port, server)
         base_url = f"http://127.0.0.1:{port}"
         # one user alone first: the service time, without queueing behind the others
         solo = _solo(await run_users(base_url, seeded, 1, max(3.0, seconds / 5)))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bench.loadgen import Target
+from bench.procstat import wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "tests" / "node" / "node_modules"
@@ -124,17 +125,11 @@ class Server:
             raise RuntimeError(f"{self.name} did not start: {self.log_tail()}") from None
 
     async def _wait_ready(self) -> None:
-        async with asyncio.timeout(60):
-            while True:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited: {self.log_tail()}")
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                    writer.close()
-                    return
-                except OSError:
-                    await asyncio.sleep(0.05)
+        assert self.proc is not None
+        try:
+            await wait_listening(self.port, self.proc, within_s=60.0)
+        except RuntimeError:
+            raise RuntimeError(f"{self.name} exited: {self.log_tail()}") from None
 
     def log_tail(self) -> str:
         with contextlib.suppress(OSError):
@@ -318,7 +313,7 @@ SERVERS: tuple[type[Server], ...] = (
 
 
 async def seed_tandem(data_dir: Path, database_url: str, run_id: str, seeds: list[Seed]) -> str:
-    """A user, an API token and every seeded draft, as `bench/__main__.py::_seed` does."""
+    """A user, an API token and every seeded draft: `<run_id><prefix><i>` for each seed."""
     from crdt.compaction import merge_with_doc
     from crdt.schemas import draft_seed
     from server.credentials import new_api_token

@@ -1,8 +1,11 @@
-"""CPU seconds and RSS of a process, from procfs."""
+"""CPU seconds and RSS of a process, from procfs; and waiting for a server process to
+listen."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import subprocess
 import time
 
 
@@ -59,3 +62,18 @@ class CpuMeter:
         cpu = sum(max(0.0, value - self._start.get(pid, 0.0)) for pid, value in now.items())
         wall = time.monotonic() - self._t0
         return {"cpu_s": cpu, "cpu_pct": 100.0 * cpu / max(wall, 1e-9)}
+
+
+async def wait_listening(port: int, proc: subprocess.Popen[bytes], within_s: float = 30.0) -> None:
+    """Return once 127.0.0.1:`port` accepts connections; RuntimeError if `proc` exits
+    first, TimeoutError after `within_s`."""
+    async with asyncio.timeout(within_s):
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {proc.returncode}")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.05)

@@ -37,14 +37,13 @@ def _load_malloc_trim() -> Callable[[int], int] | None:
 _malloc_trim = _load_malloc_trim()
 
 
-def give_back_memory() -> bool:
-    """Return free heap pages to the OS; False where the C library cannot."""
+def give_back_memory() -> None:
+    """Return free heap pages to the OS, where the C library can."""
     if _malloc_trim is None:
-        return False
+        return
     started = time.perf_counter()
     _malloc_trim(0)
     log.debug("malloc_trim took %.1f ms", (time.perf_counter() - started) * 1e3)
-    return True
 
 
 def _after_collection(phase: str, info: dict[str, Any]) -> None:

@@ -23,3 +23,12 @@ async def bump_directories_of(tx: Tx, user_id: str) -> None:
         " WHERE id IN (SELECT org_id FROM memberships WHERE user_id = ?)",
         user_id,
     )
+
+
+async def bump_directory_of_team(tx: Tx, team_id: str) -> None:
+    """The same for the organization team `team_id` belongs to."""
+    await tx.execute(
+        "UPDATE organizations SET directory_version = directory_version + 1"
+        " WHERE id = (SELECT org_id FROM teams WHERE id = ?)",
+        team_id,
+    )

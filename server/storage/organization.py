@@ -10,7 +10,11 @@ import orjson
 from server.errors import Conflict, InvalidInput, Unprocessable
 from server.storage.accounts import new_id, now_ms
 from server.storage.database import Database, Tx, UniqueViolation
-from server.storage.directory_version import bump_directories_of, bump_directory
+from server.storage.directory_version import (
+    bump_directories_of,
+    bump_directory,
+    bump_directory_of_team,
+)
 
 MAX_TEAMS = 1_000  # per organization (the product's limit)
 MAX_LABELS = 10_000  # organization labels per organization
@@ -206,11 +210,7 @@ class OrganizationStore:
             )
         }
         async with self.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE organizations SET directory_version = directory_version + 1"
-                " WHERE id = (SELECT org_id FROM teams WHERE id = ?)",
-                team_id,
-            )
+            await bump_directory_of_team(tx, team_id)
             for column, value in options.items():
                 await tx.execute(f"UPDATE teams SET {column} = ? WHERE id = ?", value, team_id)
             if "active" in changes or "observers" in changes:
