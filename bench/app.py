@@ -4,12 +4,17 @@
    conversations, on SQLite and PostgreSQL (`bench.inbox`: bulk-loaded index rows).
 2. 100 concurrent users performing commands against a real server process pinned to CPU 0
    (this process on CPU 1), on SQLite and on PostgreSQL + Redis (`bench.app_users`).
+3. Mail in full: `tandem import` of a realistic 10,000-message mbox, and the messages of a
+   400-message conversation read page by page from a real server (`bench.app_mail`).
 
-With `--json`: one object per scenario and backend, the last line `{"summary": {...}}`."""
+With `--json`: one object per scenario and backend, the last line `{"summary": {...}}`.
+`python -m bench.app [--quick] [--json] [--only inbox|users|mail]` runs one scenario."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import functools
 import os
 import sys
 import time
@@ -19,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from bench import app_users, inbox
+from bench import app_mail, app_users, inbox
 
 BACKENDS = ("sqlite", "postgres")
 USERS = 100
@@ -60,6 +65,16 @@ def _users(backend: str, quick: bool) -> dict[str, Any]:
     )
 
 
+def _mail(quick: bool, as_json: bool) -> list[dict[str, Any]]:
+    results = []
+    with app_mail.written(quick) as corpus:
+        for backend in BACKENDS:
+            run = functools.partial(app_mail.measure, backend, corpus)
+            results.append(result := _guarded("mail", backend, run))
+            _emit(result, as_json, app_mail.print_result)
+    return results
+
+
 def _per_backend(results: list[dict[str, Any]], path: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for result in results:
@@ -70,7 +85,9 @@ def _per_backend(results: list[dict[str, Any]], path: tuple[str, ...]) -> dict[s
     return out
 
 
-def summary(inboxes: list[dict[str, Any]], users: list[dict[str, Any]]) -> dict[str, Any]:
+def summary(
+    inboxes: list[dict[str, Any]], users: list[dict[str, Any]], mails: list[dict[str, Any]]
+) -> dict[str, Any]:
     page_p99_pg = _per_backend(inboxes, ("inbox_page", "p99_ms")).get("postgres")
     return {
         "inbox_conversations": 200_000,
@@ -90,7 +107,20 @@ def summary(inboxes: list[dict[str, Any]], users: list[dict[str, Any]]) -> dict[
         "one_user_command_p99_ms": _per_backend(users, ("one_user", "all_commands", "p99_ms")),
         "server_cpu_s": _per_backend(users, ("server_cpu_s",)),
         "server_rss_kb": _per_backend(users, ("server_rss_kb",)),
-        "failed": [f"{r['scenario']}/{r['backend']}" for r in inboxes + users if "failed" in r],
+        "import_messages": _per_backend(mails, ("import", "messages")),
+        "import_messages_per_s": _per_backend(mails, ("import", "messages_per_s")),
+        "import_counts": {
+            r["backend"]: {k: r["import"][k] for k in ("imported", "duplicates", "rejected")}
+            for r in mails
+            if "import" in r
+        },
+        "import_unaccounted": _per_backend(mails, ("import", "unaccounted")),
+        "messages_page_p50_ms": _per_backend(mails, ("messages_page", "first_page_50", "p50_ms")),
+        "messages_page_p99_ms": _per_backend(mails, ("messages_page", "first_page_50", "p99_ms")),
+        "messages_page_200_p99_ms": _per_backend(mails, ("messages_page", "page_200", "p99_ms")),
+        "failed": [
+            f"{r['scenario']}/{r['backend']}" for r in inboxes + users + mails if "failed" in r
+        ],
     }
 
 
@@ -142,19 +172,30 @@ def _emit(result: dict[str, Any], as_json: bool, table: Callable[[dict[str, Any]
     sys.stdout.flush()
 
 
-def main(quick: bool, as_json: bool) -> None:
+def main(quick: bool, as_json: bool, only: str | None = None) -> None:
     os.sched_setaffinity(0, {1})  # the server under test gets CPU 0
     started = time.monotonic()
-    inboxes, users = [], []
-    for backend in BACKENDS:
+    inboxes, users, mails = [], [], []
+    for backend in BACKENDS if only in (None, "inbox") else ():
         inboxes.append(result := _inbox(backend, quick))
         _emit(result, as_json, _print_inbox)
-    for backend in BACKENDS:
+    for backend in BACKENDS if only in (None, "users") else ():
         users.append(result := _users(backend, quick))
         _emit(result, as_json, _print_users)
-    final = summary(inboxes, users)
+    if only in (None, "mail"):
+        mails = _mail(quick, as_json)
+    final = summary(inboxes, users, mails)
     if as_json:
         print(orjson.dumps({"summary": final}).decode(), flush=True)
     else:
         print("summary: " + orjson.dumps(final).decode(), flush=True)
     print(f"(app suite: {time.monotonic() - started:.0f} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.app")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", choices=("inbox", "users", "mail"))
+    args = parser.parse_args()
+    main(args.quick, args.json, args.only)

@@ -103,7 +103,7 @@ async def _user(
         turn += 1
 
 
-def _percentiles(samples: list[float]) -> dict[str, float]:
+def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     p50 = ordered[len(ordered) // 2]
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
@@ -146,9 +146,9 @@ async def run_users(base_url: str, seeded: Seeded, users: int, seconds: float) -
         "commands": commands,
         "commands_per_s": round(commands / wall, 1),
         "requests_per_s": round(requests / wall, 1),
-        "all_commands": _percentiles(every) if every else None,
+        "all_commands": percentiles(every) if every else None,
         "latency": {
-            kind: _percentiles(tally.samples[kind])
+            kind: percentiles(tally.samples[kind])
             for kind in (*READS, *COMMANDS)
             if tally.samples.get(kind)
         },

@@ -7,11 +7,13 @@ and not counted."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -56,7 +58,7 @@ async def _serve_and_load(
     settings: Settings, users: int, conversations: int, seconds: float
 ) -> dict[str, Any]:
     seeded = await seed(settings, users, conversations)
-    port = _free_port()
+    port = free_port()
     server = _start(settings, port)
     try:
         await wait_listening(port, server)
@@ -93,21 +95,32 @@ async def measure(backend: str, users: int, conversations: int, seconds: float) 
     """One backend: `sqlite`, or `postgres` (with Redis, in a database made and dropped
     for this run)."""
     head: dict[str, Any] = {"scenario": "concurrent_users", "backend": backend}
-    with tempfile.TemporaryDirectory() as tmp:
+    async with backend_settings(backend, "bench_app") as (settings, database):
+        if database is not None:
+            head["redis"] = True
+        return {**head, **await _serve_and_load(settings, users, conversations, seconds)}
+
+
+@contextlib.asynccontextmanager
+async def backend_settings(backend: str, prefix: str) -> AsyncIterator[tuple[Settings, str | None]]:
+    """Settings for one run: `sqlite` in a fresh data directory, or `postgres` with Redis
+    in a database `<prefix>_<pid>` made now and dropped after (its name is yielded too)."""
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as tmp:
         if backend == "sqlite":
-            settings = Settings(data_dir=Path(tmp), secret_key="bench", log_level="WARNING")
-            return {**head, **await _serve_and_load(settings, users, conversations, seconds)}
-        database = f"bench_app_{os.getpid()}"
+            yield Settings(data_dir=Path(tmp), secret_key="bench", log_level="WARNING"), None
+            return
+        database = f"{prefix}_{os.getpid()}"
         url = await create_database(database)
         try:
-            settings = Settings(
-                data_dir=Path(tmp),
-                database_url=url,
-                redis_url=REDIS_URL,
-                secret_key="bench",
-                log_level="WARNING",
+            yield (
+                Settings(
+                    data_dir=Path(tmp),
+                    database_url=url,
+                    redis_url=REDIS_URL,
+                    secret_key="bench",
+                    log_level="WARNING",
+                ),
+                database,
             )
-            head["redis"] = True
-            return {**head, **await _serve_and_load(settings, users, conversations, seconds)}
         finally:
             await drop_database(database)

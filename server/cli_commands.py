@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from server.actions.message_bodies import fill_unparsed
 from server.credentials import new_api_token
 from server.passwords import hash_password
 from server.settings import Settings
@@ -72,10 +73,17 @@ async def migrate(settings: Settings, args: argparse.Namespace) -> dict[str, Any
     try:
         applied = await storage.migrate()
         version = await storage.schema_version()
+        filled = await fill_unparsed(storage)
     finally:
         await storage.close()
     message = f"applied {applied}" if applied else "schema is up to date"
-    return {"applied": applied, "schema_version": version, "message": f"{message} (v{version})"}
+    message += f", parsed {filled} stored messages" if filled else ""
+    return {
+        "applied": applied,
+        "schema_version": version,
+        "parsed_messages": filled,
+        "message": f"{message} (v{version})",
+    }
 
 
 async def worker(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:

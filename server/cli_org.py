@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from server.actions import smtp_accounts
@@ -154,40 +155,81 @@ async def account_create(settings: Settings, args: argparse.Namespace) -> dict[s
 
 
 async def import_mail(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    """Import .eml and mbox files as mail received by an account."""
-    from pathlib import Path
-
+    """Import .eml files, mbox files and folders of them as mail received by an account.
+    Re-running an import stores only what the first run did not (a resumed import)."""
     from server.actions.ingest import ImportResult, ingest
+    from server.cli_progress import ProgressLine
     from server.services import open_services
     from sync.mbox import MalformedMailbox, is_mbox, split_mbox
 
+    files = _mail_files(args.files)
     async with storage_for(settings):
         pass  # migrate the embedded database before services start
     total = ImportResult()
+    progress = ProgressLine(sum(_message_count(path) for path in files))
     async with open_services(settings) as services:
         accounts = await services.storage.accounts_by_address(args.address)
         if not accounts:
             raise CommandError(
                 f"no account {args.address} (create it with `tandem account create`)"
             )
-        for path in map(Path, args.files):
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
-            try:
-                raws = split_mbox(data) if is_mbox(data) else [data]
-            except MalformedMailbox as exc:
-                raise CommandError(f"{path}: {exc}") from exc
-            result = await ingest(services, accounts[0], raws)
-            total.imported += result.imported
-            total.duplicates += result.duplicates
-            total.rejected += result.rejected
-            total.conversations += [c for c in result.conversations if c not in total.conversations]
-            total.errors += [f"{path.name}: {error}" for error in result.errors]
+        try:
+            for path in files:
+                data = _read(path)
+                try:
+                    raws = split_mbox(data) if is_mbox(data) else [data]
+                except MalformedMailbox as exc:
+                    raise CommandError(f"{path}: {exc}") from exc
+                result = await ingest(services, accounts[0], raws, progress=progress)
+                progress.finished(result)
+                total.add(result, path.name)
+        finally:
+            progress.close()
     facts = total.to_json()
     facts["message"] = (
         f"imported {total.imported}, duplicates {total.duplicates}, rejected {total.rejected}"
         f" into {len(total.conversations)} conversations"
+        + "".join(f"\n  {error}" for error in total.errors)
     )
     return facts
+
+
+def _mail_files(names: list[str]) -> list[Path]:
+    """The files named, with folders (a Maildir, a directory of .eml) walked in name order."""
+    found: list[Path] = []
+    for path in map(Path, names):
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise CommandError(f"cannot read {path}: no such file or folder")
+    return found
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _message_count(path: Path, chunk: int = 1 << 20) -> int:
+    """How many messages a file holds, counted before the import (for its progress) by
+    reading it in chunks, never whole."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(chunk)
+            if not head.startswith(b"From "):
+                return 1
+            count, tail = 1, b""
+            while head:
+                data = tail + head  # a separator cut by the chunk is found here, once
+                count += data.count(b"\nFrom ")
+                tail = data[-5:]
+                head = file.read(chunk)
+            return count
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from exc

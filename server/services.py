@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from crdt.manager import RoomManager
 from server.actions import sending, snoozes
+from server.actions.message_bodies import fill_unparsed
 from server.actions.runner import ConversationWriter
 from server.ratelimit import RateLimiter
 from server.rooms import open_room_manager
@@ -76,7 +77,8 @@ async def _prepare_schema(settings: Settings, storage: Storage) -> None:
     """The embedded default migrates itself; a shared PostgreSQL is migrated by the
     `release` process (`tandem migrate`), and web processes refuse an outdated schema."""
     if not settings.is_postgres:
-        await storage.migrate()
+        if await storage.migrate():
+            await fill_unparsed(storage)
         return
     current, latest = await storage.schema_version(), latest_version(storage.backend)
     if current < latest:

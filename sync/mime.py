@@ -1,9 +1,20 @@
-"""Parse one raw RFC 5322 message into the fields Tandem stores. Pure: bytes in, data out.
+"""Parse one raw mail into the fields Tandem stores, reading it as mail clients do. Pure.
 
-Broken mail still parses: undecodable bytes become U+FFFD, an unknown charset falls back to
-UTF-8 then Windows-1252, an unparseable Date becomes None, a missing Message-ID becomes a
-synthetic one derived from the raw bytes (so importing the same bytes twice de-duplicates).
-Only input that has no header section at all raises `MalformedMessage`.
+`parse_message` takes any bytes. It walks the MIME tree itself (`sync.mime_parts`), without
+recursion and within limits: more than `MAX_DEPTH` levels of multipart and attached
+messages, more than `MAX_PARTS` parts or a header section over `MAX_HEADER_BYTES` raise
+`MalformedMessage`, as does input with no header section at all; nothing else escapes.
+
+Broken mail still parses. Charsets are read by their WHATWG labels, undecodable bytes fall
+back to UTF-8 then windows-1252 (`sync.charsets`); garbage lines in a header section are
+skipped, unquoted names with commas stay one name, control characters leave names and
+subjects; an unreadable or implausible Date becomes None; a missing Message-ID becomes a
+synthetic one derived from the raw bytes (importing the same bytes twice de-duplicates).
+
+`html` is the decoded HTML, not yet sanitised (`sync.sanitize` does that once the
+attachment URLs are known); `text` is the plain text part, else text made from the HTML.
+`content_sha256` fingerprints what stays the same when one mail reaches several mailboxes or
+is exported by different tools; `bounce_of` names the mail a delivery report returns.
 """
 
 from __future__ import annotations
@@ -11,46 +22,61 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC
-from email import errors as email_errors
-from email import policy
-from email.header import decode_header, make_header
-from email.message import EmailMessage, Message
-from email.parser import BytesParser
-from email.utils import getaddresses, parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import NamedTuple
+from urllib.parse import unquote
+
+from sync.mime_addresses import Addresses, addresses
+from sync.mime_headers import MAX_HEADER_BYTES as MAX_HEADER_BYTES
+from sync.mime_headers import Headers, date_ms, read_headers, text
+from sync.mime_headers import MalformedMessage as MalformedMessage
+from sync.mime_html import html_to_text as html_to_text
+from sync.mime_parts import (
+    ENCAPSULATING,
+    Entity,
+    body_run,
+    decoded,
+    find_body,
+    leaves,
+    parse_tree,
+    text_of,
+)
+from sync.mime_parts import MAX_DEPTH as MAX_DEPTH
+from sync.mime_parts import MAX_PARTS as MAX_PARTS
 
 SYNTHETIC_ID_DOMAIN = "tandem.invalid"
 PREVIEW_CHARS = 200
 
-# What the stdlib header and payload parsers raise on hostile input. They are meant to record
-# defects instead, but a few corners still raise; a mail must never be lost to one of them.
-# What the stdlib parsers still raise on hostile input, where they mostly record defects.
-_PARSER_ERRORS = (email_errors.MessageError, ValueError, LookupError, TypeError, AttributeError)
-
-
-_HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:")
+_HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+_LINE_END = re.compile(rb"\r\n|\n|\r")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
 _WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\S+")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LIST_TAG = re.compile(r"^\s*\[[^\]]*\]")
 _REPLY_PREFIX = re.compile(
     r"^\s*(?:re|fwd?|fw|aw|sv|tr|wg|antw|vs|rif|enc)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]",
     re.IGNORECASE,
 )
-
-
-class MalformedMessage(ValueError):
-    """The bytes are not an email at all (no header section)."""
+_CID_REFERENCE = re.compile(r"cid:([^\s\"'<>)]+)", re.IGNORECASE)
+_FINGERPRINTED = ("from", "to", "cc", "subject", "date", "message-id")
+_QUOTED_FROM = re.compile(rb"^>+From ", re.MULTILINE)
+_ORIGINAL_HEADERS = frozenset({"text/rfc822-headers", "message/global-headers"})
+_DAEMON = re.compile(r"^(?:mailer-daemon|mailerdaemon|mail-daemon|postmaster)@", re.IGNORECASE)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery status notification|delivery (?:has )?fail|"
+    r"returned mail|failure notice|non[- ]?delivery|could not be delivered|unzustellbar|"
+    r"nicht zustellbar|non remis|no entregado",
+    re.IGNORECASE,
+)
 
 
 class Attachment(NamedTuple):
-    filename: str | None  # None when the mail does not name the part
-    content_type: str
+    filename: str | None  # None when the part has no name
+    content_type: str  # lowercased "type/subtype"
     size: int  # decoded bytes
-
-
-Addresses = list[tuple[str, str]]
+    data: bytes  # decoded bytes (an attached message/rfc822: its bytes as found)
+    content_id: str | None  # without the angle brackets; None if absent
+    inline: bool  # Content-Disposition: inline, or referenced by the HTML as cid:
 
 
 @dataclass(frozen=True)
@@ -74,55 +100,70 @@ class ParsedMessage:
     attachments: list[Attachment]
     size: int
     raw_sha256: str
+    received_date: int | None  # Unix milliseconds, from the topmost Received header
+    content_sha256: str
+    bounce_of: str | None  # the Message-ID a delivery-status notification returns
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    _require_headers(raw)
-    msg = BytesParser(EmailMessage, policy=policy.default).parsebytes(raw)
+def parse_message(raw: bytes, *, now: int | None = None) -> ParsedMessage:
+    """The stored fields of a mail; `now` (Unix ms) rejects dates far in the future."""
+    root = parse_tree(raw, _require_headers(raw))
+    headers = root.headers
+    plain, html = find_body(root, "text/plain"), find_body(root, "text/html")
+    plains = body_run(root, plain) if plain is not None else []
+    charset = root.charset or next((p.charset for p in (plain, html) if p and p.charset), None)
     raw_sha256 = hashlib.sha256(raw).hexdigest()
-    declared_id = first_message_id(_raw_header(msg, "Message-ID"))
-    message_id = declared_id or f"<{raw_sha256[:32]}@{SYNTHETIC_ID_DOMAIN}>"
-    subject = _collapse(_decoded_header(msg, "Subject"))
-    senders = _addresses(msg, "From") or _addresses(msg, "Sender")
+    declared_id = first_message_id(_id_header(headers.first("message-id")))
+    subject = text(headers.first("subject"), charset)
+    senders = addresses(headers.first("from"), charset)
+    senders = senders or addresses(headers.first("sender"), charset)
     from_name, from_address = senders[0] if senders else ("", "")
-    plain, html = _body_parts(msg)
-    html_text = _part_text(html) if html is not None else None
-    text = _part_text(plain) if plain is not None else html_to_text(html_text or "")
+    html_text = text_of(html) if html is not None else None
+    body_text = (
+        "\n".join(text_of(part).rstrip("\n") for part in plains) + "\n"
+        if len(plains) > 1
+        else text_of(plain)
+        if plain is not None
+        else html_to_text(html_text or "")
+    )
     return ParsedMessage(
-        message_id=message_id,
+        message_id=declared_id or f"<{raw_sha256[:32]}@{SYNTHETIC_ID_DOMAIN}>",
         message_id_is_synthetic=declared_id is None,
-        in_reply_to=first_message_id(_raw_header(msg, "In-Reply-To")),
-        references=message_ids(_raw_header(msg, "References")),
+        in_reply_to=first_message_id(_id_header(headers.first("in-reply-to"))),
+        references=message_ids(_id_header(headers.first("references"))),
         subject=subject,
         normalized_subject=normalize_subject(subject),
         from_address=from_address,
         from_name=from_name,
-        to=_addresses(msg, "To"),
-        cc=_addresses(msg, "Cc"),
-        bcc=_addresses(msg, "Bcc"),
-        reply_to=_addresses(msg, "Reply-To"),
-        date=_date_ms(_raw_header(msg, "Date")),
-        text=text,
+        to=addresses(headers.first("to"), charset),
+        cc=addresses(headers.first("cc"), charset),
+        bcc=addresses(headers.first("bcc"), charset),
+        reply_to=addresses(headers.first("reply-to"), charset),
+        date=date_ms(headers.first("date"), now),
+        text=body_text,
         html=html_text,
-        preview=_collapse(text)[:PREVIEW_CHARS].rstrip(),
-        attachments=_attachments(msg, skip=(plain, html)),
+        preview=_preview(body_text),
+        attachments=_attachments(root, (*plains, html), html_text or "", charset),
         size=len(raw),
         raw_sha256=raw_sha256,
+        received_date=_received_ms(headers, now),
+        content_sha256=_content_sha256(raw, root),
+        bounce_of=_bounce_of(root, from_address, subject),
     )
 
 
 def message_ids(value: str) -> list[str]:
     """Every `<id>` token in a header value, in order, de-duplicated, whitespace removed."""
-    found: list[str] = []
+    found: dict[str, None] = {}
     for token in _ANGLE_ID.findall(value):
         inner = _WHITESPACE.sub("", token)
-        if inner and f"<{inner}>" not in found:
-            found.append(f"<{inner}>")
+        if inner:
+            found.setdefault(f"<{inner}>")
     if not found:
         bare = value.strip()
         if "@" in bare and not _WHITESPACE.search(bare) and "<" not in bare and ">" not in bare:
-            found.append(f"<{bare}>")
-    return found
+            found[f"<{bare}>"] = None
+    return list(found)
 
 
 def first_message_id(value: str) -> str | None:
@@ -148,194 +189,146 @@ def _strip_prefixes(subject: str) -> tuple[str, bool]:
     return _collapse(rest).casefold(), replied
 
 
-def html_to_text(html: str) -> str:
-    extractor = _TextExtractor()
-    try:
-        extractor.feed(html)
-        extractor.close()
-    except AssertionError:  # html.parser on an unknown "<![keyword[" section
-        pass  # keep the text read before it gave up
-    lines = (_collapse(line) for line in "".join(extractor.chunks).splitlines())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-class _TextExtractor(HTMLParser):
-    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "table", "blockquote", "pre", "hr", "ul"})
-    _HIDDEN = frozenset({"script", "style", "head", "title"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        self._hidden_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._hidden_depth += tag in self._HIDDEN
-        self._break_line(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        self._hidden_depth = max(0, self._hidden_depth - (tag in self._HIDDEN))
-        self._break_line(tag)
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden_depth:
-            self.chunks.append(data)
-
-    def _break_line(self, tag: str) -> None:
-        if tag in self._BLOCKS or (tag[:1] == "h" and tag[1:].isdigit()):
-            self.chunks.append("\n")
-
-
-def _require_headers(raw: bytes) -> None:
+def _require_headers(raw: bytes) -> int:
+    """Where the header section starts (after leading blank lines and an mbox From_ line)."""
     if not raw.strip():
         raise MalformedMessage("not an email: the input is empty")
-    lines = raw.lstrip(b"\r\n").splitlines()
-    first = lines[1] if lines[0].startswith(b"From ") and len(lines) > 1 else lines[0]
+    start = len(raw) - len(raw.lstrip(b"\r\n"))
+    first, after = _line_at(raw, start)
+    while first[:1] in (b" ", b"\t"):  # an indented header, or folded lines with no header
+        indent = len(first) - len(first.lstrip(b" \t"))
+        if _HEADER_LINE.match(first[indent:]) or after >= len(raw):
+            start, first = start + indent, first[indent:]
+            break
+        start = after
+        first, after = _line_at(raw, start)
+    if not first.strip():  # only whitespace before a blank line, or nothing else
+        start = len(raw) - len(raw.lstrip(b" \t\r\n"))
+        first, after = _line_at(raw, start)
+    if first.startswith(b"From ") and not _HEADER_LINE.match(first):
+        start = after  # an mbox From_ line
+        first, after = _line_at(raw, start)
     if not _HEADER_LINE.match(first):
         raise MalformedMessage(
             f"not an email: no headers found (first line is {first[:60]!r}, expected 'Name: value')"
         )
+    return start
 
 
-def _clean(text: str) -> str:
-    """Replace lone surrogates (undecoded 8-bit bytes) by reading them as UTF-8 or U+FFFD."""
-    if not any("\ud800" <= ch <= "\udfff" for ch in text):
-        return text
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+def _line_at(raw: bytes, start: int) -> tuple[bytes, int]:
+    """The line at `start` (its first 1000 bytes) and where the next line starts."""
+    end = _LINE_END.search(raw, start)
+    line = raw[start : end.start() if end else len(raw)]
+    return line[:1000], end.end() if end else len(raw)
 
 
-def _collapse(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()
+def _id_header(value: bytes | None) -> str:
+    return _CONTROLS.sub("", value.decode("latin-1")) if value is not None else ""
 
 
-def _raw_header(msg: Message, name: str) -> str:
-    for key, value in msg.raw_items():
-        if key.lower() == name.lower():
-            return _clean(str(value))
-    return ""
+def _collapse(value: str) -> str:
+    return _WHITESPACE.sub(" ", value).strip()
 
 
-def _decoded_header(msg: Message, name: str) -> str:
-    try:
-        value = msg.get(name)
-        return _clean(str(value)) if value is not None else ""
-    except _PARSER_ERRORS:
-        raw = _raw_header(msg, name)
-    try:
-        return _clean(str(make_header(decode_header(raw))))
-    except _PARSER_ERRORS:
-        return raw
-
-
-def _addresses(msg: Message, name: str) -> Addresses:
-    try:
-        header = msg.get(name)
-        parsed = [(a.display_name, a.addr_spec) for a in getattr(header, "addresses", ())]
-    except _PARSER_ERRORS:
-        parsed = getaddresses([_raw_header(msg, name)])
-    return [
-        (_collapse(_clean(display)), _clean(addr).strip().lower())
-        for display, addr in parsed
-        if addr and addr.strip() not in ("", "<>")
-    ]
-
-
-def _date_ms(value: str) -> int | None:
-    if not value.strip():
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return int(when.timestamp() * 1000)
-    except (*_PARSER_ERRORS, OverflowError):
-        return None
-
-
-def _body_parts(msg: EmailMessage) -> tuple[EmailMessage | None, EmailMessage | None]:
-    def body(kind: str) -> EmailMessage | None:
-        try:
-            part = msg.get_body(preferencelist=(kind,))
-        except _PARSER_ERRORS:
-            return None
-        return part if isinstance(part, EmailMessage) else None
-
-    plain, html = body("plain"), body("html")
-    if plain is html is None and msg.get_content_maintype() == "multipart":
-        return msg, None  # a multipart without (findable) boundary: read it as text
-    return plain, html
-
-
-def _part_text(part: Message) -> str:
-    """The part's text in its declared charset, else UTF-8, else Windows-1252, else Latin-1."""
-    payload = _payload_bytes(part)
-    try:
-        declared = part.get_content_charset()
-    except _PARSER_ERRORS:
-        declared = None
-    text = payload.decode("latin-1")  # the last resort: it decodes any bytes
-    for charset in (declared, "utf-8", "cp1252"):
-        try:
-            text = payload.decode(charset or "utf-8")
+def _preview(body: str) -> str:
+    words: list[str] = []
+    length = 0
+    for match in _WORD.finditer(body):
+        words.append(match.group())
+        length += len(match.group()) + 1
+        if length > PREVIEW_CHARS:
             break
-        except (LookupError, ValueError):
-            continue
-    return _clean(text).replace("\r\n", "\n")
+    return " ".join(words)[:PREVIEW_CHARS].rstrip()
 
 
-def _payload_bytes(part: Message) -> bytes:
-    try:
-        payload = part.get_payload(decode=True)
-    except _PARSER_ERRORS:
-        payload = None
-    return payload if isinstance(payload, bytes) else b""
-
-
-def _attachments(msg: Message, skip: tuple[Message | None, ...]) -> list[Attachment]:
+def _attachments(
+    root: Entity, bodies: tuple[Entity | None, ...], html: str, charset: str | None
+) -> list[Attachment]:
+    referenced = {unquote(ref).strip("<>") for ref in _CID_REFERENCE.findall(html)}
+    referenced |= {ref.lower() for ref in referenced}
     found: list[Attachment] = []
-    stack: list[Message] = [msg]
-    while stack:
-        part = stack.pop(0)
-        content_type = part.get_content_type()
-        if content_type.startswith("multipart/"):
-            stack[:0] = _children(part)
+    for leaf in leaves(root):
+        if any(leaf is body for body in bodies) or not _listed(leaf, charset):
             continue
-        if any(part is body for body in skip) or not _is_attachment(part, content_type):
-            continue
-        found.append(Attachment(_filename(part), content_type, _attachment_size(part)))
+        data = decoded(leaf)
+        cid = leaf.content_id
+        inline = leaf.disposition == "inline" or (
+            cid is not None and (cid in referenced or cid.lower() in referenced)
+        )
+        found.append(Attachment(_file_name(leaf, charset), leaf.kind, len(data), data, cid, inline))
     return found
 
 
-def _is_attachment(part: Message, content_type: str) -> bool:
-    try:
-        disposition = part.get_content_disposition()
-    except _PARSER_ERRORS:
-        disposition = None
-    named = _filename(part) is not None
-    return disposition == "attachment" or named or not content_type.startswith("text/")
-
-
-def _filename(part: Message) -> str | None:
-    try:
-        name = part.get_filename()
-    except _PARSER_ERRORS:
-        return None
-    cleaned = _collapse(_clean(name or ""))
-    return cleaned or None
-
-
-def _attachment_size(part: Message) -> int:
-    if part.is_multipart():  # an attached message/rfc822, measured as re-serialized
-        try:
-            return sum(len(inner.as_bytes()) for inner in _children(part))
-        except _PARSER_ERRORS:
-            return 0
-    return len(_payload_bytes(part))
-
-
-def _children(part: Message) -> list[Message]:
-    payload = part.get_payload()
+def _listed(leaf: Entity, charset: str | None) -> bool:
     return (
-        [child for child in payload if isinstance(child, Message)]
-        if isinstance(payload, list)
-        else []
+        leaf.disposition == "attachment"
+        or leaf.filename(charset) is not None
+        or not leaf.kind.startswith("text/")
     )
+
+
+def _file_name(leaf: Entity, charset: str | None) -> str | None:
+    name = leaf.filename(charset)
+    if name is None and leaf.content_type in ENCAPSULATING and leaf.children:
+        inner = leaf.children[0]
+        subject = text(inner.headers.first("subject"), inner.charset or charset)
+        name = f"{subject}.eml" if subject else None
+    return name
+
+
+def _received_ms(headers: Headers, now: int | None) -> int | None:
+    received = headers.first("received")
+    if received is None or b";" not in received:
+        return None
+    return date_ms(received.rpartition(b";")[2], now)
+
+
+def _content_sha256(raw: bytes, root: Entity) -> str:
+    """Over From, To, Cc, Subject, Date, Message-ID and the body, written the same way
+    whatever carried or exported the mail: line ends, trailing blanks and mbox quoting."""
+    digest = hashlib.sha256()
+    for name in _FINGERPRINTED:
+        value = root.headers.first(name)
+        digest.update(name.encode() + b":" + b" ".join((value or b"").split()) + b"\n")
+    body = raw[root.body_start :].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    body = _QUOTED_FROM.sub(b"From ", body)
+    digest.update(b"\n" + b"\n".join(line.rstrip() for line in body.split(b"\n")).rstrip(b"\n"))
+    return digest.hexdigest()
+
+
+def _bounce_of(root: Entity, from_address: str, subject: str) -> str | None:
+    """The Message-ID of the original a delivery-status notification carries: a
+    multipart/report of delivery status, or a mail from a mailer daemon (or with a bounce's
+    subject) that attaches the original message or its headers."""
+    report_type = root.params.get("report-type")
+    reports = report_type.raw.strip().lower() if report_type else b"delivery-status"
+    if root.content_type == "multipart/report" and reports != b"delivery-status":
+        return None  # a read receipt or another kind of report
+    parts = list(leaves(root))
+    is_report = root.content_type == "multipart/report" or any(
+        part.content_type == "message/delivery-status" for part in parts
+    )
+    looks_returned = bool(
+        _DAEMON.match(from_address)
+        or _BOUNCE_SUBJECT.search(subject)
+        or root.headers.first("x-failed-recipients") is not None
+    )
+    if not (is_report or looks_returned):
+        return None
+    for part in parts:
+        original = _original_headers(part)
+        if original is not None:
+            return first_message_id(_id_header(original.first("message-id")))
+    return None
+
+
+def _original_headers(part: Entity) -> Headers | None:
+    if part.content_type in ENCAPSULATING:
+        return part.children[0].headers if part.children else None
+    if part.content_type in _ORIGINAL_HEADERS:
+        data = decoded(part)
+        try:
+            return read_headers(data, 0, len(data))[0]
+        except MalformedMessage:  # an oversized copy of headers: no original to name
+            return None
+    return None

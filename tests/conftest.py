@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.fixtures.cli",
     "tests.fixtures.smtp",
     "tests.fixtures.node",
+    "tests.fixtures.browser",
 ]
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync.mime import (
+    MAX_DEPTH,
+    MAX_HEADER_BYTES,
+    MAX_PARTS,
     Attachment,
     MalformedMessage,
     ParsedMessage,
@@ -96,10 +101,18 @@ def test_multipart_alternative_with_attachments() -> None:
     assert parsed.text == "Café report attached.\nSee you soon."
     assert parsed.html is not None and "<b>report</b>" in parsed.html
     assert parsed.preview == "Café report attached. See you soon."
+    forwarded = b"Subject: forwarded\r\n\r\ninner body"  # as found, not re-serialised
     assert parsed.attachments == [
-        Attachment("report.pdf", "application/pdf", 19),
-        Attachment("gráfico.png", "image/png", 8),
-        Attachment(None, "message/rfc822", len(b"Subject: forwarded\n\ninner body")),
+        Attachment(
+            "report.pdf",
+            "application/pdf",
+            19,
+            b"%PDF-1.4\n%\xc3\xa4\xc3\xbc\xc3\xb6\xc3\x9f\n",
+            None,
+            False,
+        ),
+        Attachment("gráfico.png", "image/png", 8, b"\x89PNG\r\n\x1a\n", None, True),
+        Attachment("forwarded.eml", "message/rfc822", len(forwarded), forwarded, None, False),
     ]
 
 
@@ -353,3 +366,408 @@ def _all_text(parsed: ParsedMessage) -> str:
             *names,
         ]
     )
+
+
+# --- Attachments: data, Content-ID, inline -------------------------------------------------
+
+
+def _multipart(*parts: bytes, boundary: bytes = b"b") -> bytes:
+    inner = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts)
+    return inner + b"--" + boundary + b"--\r\n"
+
+
+RELATED = mail(
+    """
+Subject: newsletter
+Content-Type: multipart/related; boundary="b"
+""",
+    _multipart(
+        b'Content-Type: text/html\r\n\r\n<img src="cid:logo%40x"><img src="CID:chart@x">',
+        b"Content-Type: image/png\r\nContent-ID: <logo@x>\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=",
+        b"Content-Type: image/gif\r\nContent-ID:   <Chart@X>  \r\n\r\nGIF89a",
+        b"Content-Type: image/jpeg\r\nContent-ID: unbracketed@x\r\n\r\nJFIF",
+        b"Content-Type: application/pdf\r\nContent-Disposition: INLINE\r\n\r\n%PDF",
+    ),
+)
+
+
+def test_attachments_carry_data_content_id_and_inline() -> None:
+    assert parse_message(RELATED).attachments == [
+        Attachment(None, "image/png", 8, b"\x89PNG\r\n\x1a\n", "logo@x", True),
+        Attachment(None, "image/gif", 6, b"GIF89a", "Chart@X", True),
+        Attachment(None, "image/jpeg", 4, b"JFIF", "unbracketed@x", False),
+        Attachment(None, "application/pdf", 4, b"%PDF", None, True),
+    ]
+
+
+INNER_WITH_PARTS = b"From: a@x\r\nContent-Type: multipart/mixed; boundary=in\r\n\r\n" + _multipart(
+    b"Content-Type: text/plain\r\n\r\ninner text",
+    b"Content-Type: image/png\r\n\r\nPNG",
+    boundary=b"in",
+)
+
+
+@pytest.mark.parametrize(
+    ("part_headers", "inner", "filename"),
+    [
+        ("", b"Subject: Quarterly report\r\n\r\nbody", "Quarterly report.eml"),
+        ('; name="given.eml"', b"Subject: ignored\r\n\r\nbody", "given.eml"),
+        ("", b"Subject: =?utf-8?q?r=C3=A9sum=C3=A9?=\r\n\r\nbody", "résumé.eml"),
+        ("", INNER_WITH_PARTS, None),  # no subject; its own parts are not listed
+    ],
+)
+def test_attached_message_is_one_named_attachment(
+    part_headers: str, inner: bytes, filename: str | None
+) -> None:
+    raw = mail(
+        "Subject: fwd\nContent-Type: multipart/mixed; boundary=b",
+        _multipart(
+            b"Content-Type: text/plain\r\n\r\nsee below",
+            b"Content-Type: message/rfc822" + part_headers.encode() + b"\r\n\r\n" + inner,
+        ),
+    )
+    parsed = parse_message(raw)
+    assert parsed.text == "see below"
+    assert parsed.attachments == [
+        Attachment(filename, "message/rfc822", len(inner), inner, None, False)
+    ]
+
+
+# --- Limits ------------------------------------------------------------------------------------
+
+
+def _nested_multipart(levels: int) -> bytes:
+    head = b"".join(
+        b'Content-Type: multipart/mixed; boundary="n%d"\r\n\r\n--n%d\r\n' % (i, i)
+        for i in range(levels)
+    )
+    tail = b"".join(b"\r\n--n%d--\r\n" % i for i in reversed(range(levels)))
+    return b"Subject: deep\r\n" + head + b"Content-Type: text/plain\r\n\r\ninner" + tail
+
+
+def _nested_messages(levels: int) -> bytes:
+    return (
+        b"Subject: deep\r\n"
+        + b"Content-Type: message/rfc822\r\n\r\n" * levels
+        + b"Subject: bottom\r\n\r\nbody"
+    )
+
+
+def _nested_mixed(levels: int) -> bytes:
+    raw = b"Subject: bottom\r\n\r\nbody"
+    for level in range(levels):
+        if level % 2:
+            raw = b"Content-Type: message/rfc822\r\n\r\n" + raw
+        else:
+            raw = b"Content-Type: multipart/mixed; boundary=m%d\r\n\r\n--m%d\r\n%s\r\n--m%d--" % (
+                level, level, raw, level,
+            )  # fmt: skip
+    return b"Subject: deep\r\n" + raw
+
+
+@pytest.mark.parametrize("nested", [_nested_multipart, _nested_messages, _nested_mixed])
+def test_1200_nested_levels_are_rejected_fast(nested: Callable[[int], bytes]) -> None:
+    raw = nested(1_200)
+    started = time.perf_counter()
+    with pytest.raises(MalformedMessage, match="MIME nesting deeper than 100 levels"):
+        parse_message(raw)
+    assert time.perf_counter() - started < 0.5
+
+
+@pytest.mark.parametrize("nested", [_nested_multipart, _nested_messages, _nested_mixed])
+def test_nesting_up_to_the_limit_parses(nested: Callable[[int], bytes]) -> None:
+    assert parse_message(nested(MAX_DEPTH)).subject == "deep"
+    with pytest.raises(MalformedMessage, match="nesting"):
+        parse_message(nested(MAX_DEPTH + 1))
+
+
+def _parts(count: int) -> bytes:
+    return mail(
+        "Subject: many\nContent-Type: multipart/mixed; boundary=b",
+        _multipart(
+            *[b"Content-Type: application/octet-stream\r\n\r\n%d" % i for i in range(count)]
+        ),
+    )
+
+
+def test_part_count_limit() -> None:
+    assert len(parse_message(_parts(MAX_PARTS)).attachments) == MAX_PARTS
+    with pytest.raises(MalformedMessage, match=f"more than {MAX_PARTS} MIME parts"):
+        parse_message(_parts(MAX_PARTS + 1))
+    started = time.perf_counter()
+    with pytest.raises(MalformedMessage, match="MIME parts"):
+        parse_message(_parts(50_000))
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Subject: " + b"x" * (MAX_HEADER_BYTES + 1) + b"\r\n\r\nbody",
+        b"Subject: s\r\n" + b"X-Filler: abcdefgh\r\n" * (MAX_HEADER_BYTES // 20 + 10) + b"\r\nb",
+        b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        + b"X-Part: "
+        + b"y" * (MAX_HEADER_BYTES + 1)
+        + b"\r\n\r\npart\r\n--b--",
+    ],
+)
+def test_header_section_over_the_limit_is_rejected(raw: bytes) -> None:
+    with pytest.raises(MalformedMessage, match="header section over 1024 KiB"):
+        parse_message(raw)
+
+
+def test_header_section_just_under_the_limit_parses() -> None:
+    raw = b"Subject: s\r\nX-Filler: " + b"z" * (MAX_HEADER_BYTES - 100) + b"\r\n\r\nbody"
+    assert parse_message(raw).text == "body"
+
+
+# --- Dates --------------------------------------------------------------------------------------
+
+NOW = 1_751_356_800_000  # 2025-07-01 08:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("date", "now", "expected"),
+    [
+        ("Tue, 01 Jul 2025 10:00:00 +0200", NOW, NOW),
+        ("Thu, 03 Jul 2025 07:59:00 +0000", NOW, NOW + 2 * 86_400_000 - 60_000),
+        ("Thu, 03 Jul 2025 08:01:00 +0000", NOW, None),  # more than two days ahead
+        ("Thu, 03 Jul 2025 08:01:00 +0000", None, NOW + 2 * 86_400_000 + 60_000),
+        ("Tue, 01 Jan 1980 00:00:00 +0000", NOW, 315_532_800_000),
+        ("Mon, 31 Dec 1979 23:59:59 +0000", NOW, None),  # before 1980
+        ("Thu, 01 Jan 1970 00:00:00 +0000", None, None),
+        ("2025-07-01T08:00:00Z", NOW, NOW),
+    ],
+)
+def test_date_plausibility(date: str, now: int | None, expected: int | None) -> None:
+    assert parse_message(mail(f"Subject: s\nDate: {date}"), now=now).date == expected
+
+
+@pytest.mark.parametrize(
+    ("received", "expected"),
+    [
+        (
+            "Received: from b.example by c.example; Tue, 01 Jul 2025 08:00:00 +0000\n"
+            "Received: from a.example by b.example; Mon, 30 Jun 2025 08:00:00 +0000",
+            NOW,
+        ),
+        ("Received: from a by b (with; semicolons);\n Tue, 01 Jul 2025 10:00:00 +0200", NOW),
+        ("Received: from a by b; Tue, 01 Jul 2099 10:00:00 +0000", None),
+        ("Received: from a by b; garbage", None),
+        ("Received: from a by b", None),
+        ("X-Other: 1", None),
+    ],
+)
+def test_received_date_is_the_topmost(received: str, expected: int | None) -> None:
+    assert parse_message(mail(f"Subject: s\n{received}"), now=NOW).received_date == expected
+
+
+# --- Content fingerprint -----------------------------------------------------------------------
+
+ORIGINAL = (
+    b"From: Ana <ana@example.com>\r\nTo: team@acme.test\r\nSubject: Plans\r\n"
+    b"Date: Tue, 01 Jul 2025 10:00:00 +0200\r\nMessage-ID: <plans@example.com>\r\n"
+    b"MIME-Version: 1.0\r\n\r\nHello team,\r\nFrom now on we meet on Mondays.\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        ORIGINAL,
+        b"Received: from mx by mbox; Tue, 01 Jul 2025 10:00:05 +0200\r\n"
+        b"Delivered-To: bob@acme.test\r\nReturn-Path: <ana@example.com>\r\n"
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com\r\nARC-Seal: i=1\r\n" + ORIGINAL,
+        ORIGINAL.replace(b"\r\n", b"\n"),
+        ORIGINAL.replace(b"\r\n", b"\r"),
+        b"From ana@example.com Tue Jul  1 08:00:00 2025\n"
+        + ORIGINAL.replace(b"\r\n", b"\n").replace(b"\nFrom now", b"\n>From now")
+        + b"\n",
+        ORIGINAL.replace(b"MIME-Version: 1.0\r\n", b"Status: RO\r\nX-Mozilla-Status: 0001\r\n")
+        + b"\r\n\r\n",
+        ORIGINAL.replace(b"Subject: Plans", b"Subject:   Plans\r\n\t "),
+        ORIGINAL.replace(b"Hello team,", b"Hello team,   \t"),
+    ],
+)
+def test_fingerprint_ignores_transport_and_export(copy: bytes) -> None:
+    assert parse_message(copy).content_sha256 == parse_message(ORIGINAL).content_sha256
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        ORIGINAL.replace(b"Mondays", b"Tuesdays"),  # same Message-ID, another body
+        ORIGINAL.replace(b"Subject: Plans", b"Subject: Plans!"),
+        ORIGINAL.replace(b"To: team@acme.test", b"To: other@acme.test"),
+        ORIGINAL.replace(b"MIME-Version: 1.0", b"Cc: x@acme.test"),
+        ORIGINAL.replace(b"<plans@example.com>", b"<plans2@example.com>"),
+        ORIGINAL.replace(b"Hello team,\r\n", b"Hello team,\r\n\r\n"),
+    ],
+)
+def test_fingerprint_changes_with_content(other: bytes) -> None:
+    assert parse_message(other).content_sha256 != parse_message(ORIGINAL).content_sha256
+
+
+# --- Bounces ------------------------------------------------------------------------------------
+
+ORIGINAL_HEADERS = b"From: ana@example.com\r\nSubject: Plans\r\nMessage-ID: <plans@example.com>\r\n"
+
+
+def _bounce(headers: str, *parts: bytes) -> bytes:
+    return mail(headers, _multipart(*parts))
+
+
+@pytest.mark.parametrize(
+    ("raw", "bounce_of"),
+    [
+        (
+            _bounce(
+                "From: MAILER-DAEMON@mx.test\nSubject: Undelivered Mail Returned to Sender\n"
+                'Content-Type: multipart/report; report-type="delivery-status"; boundary=b',
+                b"Content-Type: text/plain\r\n\r\nCould not deliver.",
+                b"Content-Type: message/delivery-status\r\n\r\nStatus: 5.1.1",
+                b"Content-Type: message/rfc822\r\n\r\n" + ORIGINAL_HEADERS + b"\r\nbody",
+            ),
+            "<plans@example.com>",
+        ),
+        (
+            _bounce(
+                "From: postmaster@mx.test\nSubject: Delivery Status Notification (Failure)\n"
+                "Content-Type: multipart/report; report-type=delivery-status; boundary=b",
+                b"Content-Type: text/plain\r\n\r\nFailed.",
+                b"Content-Type: message/delivery-status\r\n\r\nStatus: 5.0.0",
+                b"Content-Type: text/rfc822-headers\r\n\r\n" + ORIGINAL_HEADERS,
+            ),
+            "<plans@example.com>",
+        ),
+        (  # no report, but a daemon returning the original as an attachment
+            _bounce(
+                "From: Mail Delivery System <MAILER-DAEMON@mx.test>\nSubject: Mail delivery "
+                "failed: returning message to sender\nContent-Type: multipart/mixed; boundary=b",
+                b"Content-Type: text/plain\r\n\r\nThis message was created automatically.",
+                b"Content-Type: message/rfc822\r\n\r\n" + ORIGINAL_HEADERS + b"\r\nbody",
+            ),
+            "<plans@example.com>",
+        ),
+        (  # a bounce subject from an ordinary-looking sender
+            _bounce(
+                "From: Exchange <admin@corp.test>\nSubject: Undeliverable: Plans\n"
+                "Content-Type: multipart/mixed; boundary=b",
+                b"Content-Type: text/plain\r\n\r\nDelivery has failed.",
+                b"Content-Type: message/rfc822\r\n\r\n" + ORIGINAL_HEADERS + b"\r\nbody",
+            ),
+            "<plans@example.com>",
+        ),
+        (  # an ordinary forward is not a bounce
+            _bounce(
+                "From: bob@acme.test\nSubject: Fwd: Plans\n"
+                "Content-Type: multipart/mixed; boundary=b",
+                b"Content-Type: text/plain\r\n\r\nSee below.",
+                b"Content-Type: message/rfc822\r\n\r\n" + ORIGINAL_HEADERS + b"\r\nbody",
+            ),
+            None,
+        ),
+        (  # a read receipt is a report, but not of delivery
+            _bounce(
+                "From: bob@acme.test\nSubject: Read: Plans\nContent-Type: multipart/report; "
+                "report-type=disposition-notification; boundary=b",
+                b"Content-Type: text/plain\r\n\r\nRead.",
+                b"Content-Type: message/disposition-notification\r\n\r\nDisposition: displayed",
+                b"Content-Type: text/rfc822-headers\r\n\r\n" + ORIGINAL_HEADERS,
+            ),
+            None,
+        ),
+        (  # a bounce without the original: nothing to name
+            mail("From: MAILER-DAEMON@mx.test\nSubject: failure notice", b"It failed."),
+            None,
+        ),
+        (  # the original had no Message-ID
+            _bounce(
+                "From: MAILER-DAEMON@mx.test\nSubject: Returned mail\n"
+                "Content-Type: multipart/report; report-type=delivery-status; boundary=b",
+                b"Content-Type: message/delivery-status\r\n\r\nStatus: 5.0.0",
+                b"Content-Type: text/rfc822-headers\r\n\r\nSubject: Plans\r\n",
+            ),
+            None,
+        ),
+    ],
+)
+def test_bounce_of(raw: bytes, bounce_of: str | None) -> None:
+    parsed = parse_message(raw)
+    assert parsed.bounce_of == bounce_of
+    assert parsed.message_id != "<plans@example.com>"
+
+
+# --- Hostile input: only MalformedMessage may escape ---------------------------------------------
+
+HOSTILE = [
+    _nested_multipart(5_000),
+    _nested_messages(5_000),
+    _parts(20_000),
+    b"Subject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" + b"--b\r\n" * 3_000,
+    b"Subject: s\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n" + b"\n--ax" * 200_000,
+    b"Subject: s\r\nContent-Type: multipart/mixed\r\n\r\n--\r\n--\r\n",
+    b'Subject: s\r\nContent-Type: multipart/alternative; boundary=""\r\n\r\n--\r\nx',
+    b"Subject: s\r\nContent-Type: multipart/mixed; boundary=" + b"b" * 5000 + b"\r\n\r\nx",
+    b"Subject: s\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n!!",
+    b"Subject: s\r\nContent-Type: message/rfc822\r\n\r\n",
+    b"Subject: s\r\n\r\n" + bytes(range(256)) * 100,
+    b"Subject: s\x00\r\nFrom: \x00 <\x00@\x00>\r\nTo: \xed\xa0\x80 <a@x>\r\n\r\n\x00\xed\xb0\x80",
+    b"Subject: =?utf-7?q?+2D3-?= =?utf-16?b?AD0=?= =?x-user-defined?q?=FF?=\r\n\r\nx",
+    b"Subject: s\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n+2D3-+3gA-",
+    b"To: " + b'"' * 100_000 + b"\r\nCc: " + b"(" * 100_000 + b"\r\nBcc: " + b"<" * 100_000,
+    b"Subject: s\r\nContent-Type: text/html\r\n\r\n" + b"<div>" * 100_000 + b"<!--" * 1000,
+    b"Subject: s\r\nContent-Type: text/html\r\n\r\n" + b"<a " * 100_000,
+    b"Subject: s\r\nContent-Disposition: attachment; filename*0*=x; filename*999*=y\r\n\r\nz",
+    b"Subject: s\r\nContent-Type: text/plain; charset=" + b"x" * 100_000 + b"\r\n\r\nz",
+    b"Subject: s\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 f\r\n\xff\x00\r\nend",
+    b"Subject: s\r\nReferences: " + b"<" * 200_000 + b"\r\nDate: " + b"9" * 100_000,
+    b"Subject: s\r\nReceived: ;;;\r\nDate: Mon, 1 Jan 99999999999 00:00:00 +9999\r\n\r\nx",
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_input_raises_nothing_but_malformed(raw: bytes) -> None:
+    started = time.perf_counter()
+    parsed = _parsed_or_reason(raw, NOW)
+    if isinstance(parsed, ParsedMessage):
+        assert _all_text(parsed).encode("utf-8")
+        assert "\x00" not in parsed.text + (parsed.html or "")
+    else:
+        assert parsed  # the reason shown to admins
+    assert time.perf_counter() - started < 3
+
+
+def _parsed_or_reason(raw: bytes, now: int) -> ParsedMessage | str:
+    try:
+        return parse_message(raw, now=now)
+    except MalformedMessage as exc:
+        return str(exc)
+
+
+_FRAGMENTS = st.sampled_from(
+    [
+        b"\r\n", b"\n", b"\r", b" ", b"--b\r\n", b"--b--\r\n", b"--b", b"\r\n\r\n", b":", b";",
+        b'"', b"<", b">", b"(", b")", b",", b"\x00", b"\xff", b"=?utf-8?b?w6k=?=",
+        b"=?utf-8?q?a=C3?=", b"=\r\n", b"begin 644 x\n", b"<meta charset=koi8-r>", b"cid:x",
+        b"\x1b$B", b"From ", b"Subject: s\r\n", b"Content-Type: multipart/mixed; boundary=b\r\n",
+        b"Content-Type: message/rfc822\r\n", b"Content-Type: text/html\r\n",
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n",
+        b"Content-Type: text/rfc822-headers\r\n", b"Content-Transfer-Encoding: base64\r\n",
+        b"Content-Transfer-Encoding: quoted-printable\r\n", b"Content-ID: <x>\r\n",
+        b"Content-Disposition: attachment; filename*=utf-8''%C3%A9\r\n", b"To: Doe, J <a@x>\r\n",
+        b"Received: x; Tue, 01 Jul 2025 10:00:00 +0200\r\n", b"Message-ID: <m@x>\r\n",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FRAGMENTS | st.binary(max_size=12), max_size=60), st.integers(0, 2**42))
+def test_parse_of_mime_shaped_noise_never_raises(fragments: list[bytes], now: int) -> None:
+    parsed = _parsed_or_reason(b"".join(fragments), now)
+    if isinstance(parsed, ParsedMessage):
+        assert _all_text(parsed).encode("utf-8")
+        assert all(a.size == len(a.data) for a in parsed.attachments)
+    else:
+        assert parsed

@@ -120,7 +120,8 @@ async def test_duplicate_mode_gives_each_team_its_own_copy(
     assert support_note["copies"] == [{"team": org.sales, "conversation": sales_conv}]
     assert sales_note["message"] == in_sales.messages[0].id
     # each copy is its own message row, under its team's account and key
-    copies = await storage.stored_copies(org.owner.org.id, "<m1@example.com>")
+    stored = await storage.stored_copies(org.owner.org.id, "<m1@example.com>")
+    copies = {key: conversation for key, (conversation, _) in stored.items()}
     assert copies == {
         f"<m1@example.com> team:{org.sales}": sales_conv,
         f"<m1@example.com> team:{org.support}": support_conv,

@@ -12,12 +12,15 @@ from sync.threading import (
     MESSAGE_CAP,
     ThreadDecision,
     apply_message_cap,
+    cited_ids,
     dedupe_key,
+    link_rows,
     resolve_thread,
     thread_keys,
 )
 
 STORED = {"<root@x>": "conv-root", "<reply1@x>": "conv-root", "<other@x>": "conv-other"}
+CITING = {"<new@x>": ["conv-child"]}  # mail stored before <new@x> that cites it
 SUBJECTS = {"quarterly numbers": "conv-subject"}
 
 
@@ -32,12 +35,15 @@ def message(
 class Recorder:
     """A lookup that answers from STORED and remembers what it was asked."""
 
-    def __init__(self) -> None:
-        self.asked: list[list[str]] = []
+    def __init__(self, citing: dict[str, list[str]] | None = None) -> None:
+        self.asked: list[tuple[str, bool]] = []
+        self.citing = citing or {}
 
-    def __call__(self, ids: list[str]) -> str | None:
-        self.asked.append(ids)
-        return next((STORED[i] for i in ids if i in STORED), None)
+    def __call__(self, key: str, cited_only: bool) -> list[str]:
+        self.asked.append((key, cited_only))
+        if cited_only:
+            return self.citing.get(key, [])
+        return [STORED[key]] if key in STORED else []
 
 
 @pytest.mark.parametrize(
@@ -50,13 +56,21 @@ class Recorder:
         ("In-Reply-To: <new@x>\nReferences: <a@x> <new@x>", ["<a@x>"]),
     ],
 )
-def test_thread_keys(headers: str, keys: list[str]) -> None:
-    assert thread_keys(message(headers)) == keys
+def test_cited_ids(headers: str, keys: list[str]) -> None:
+    assert cited_ids(message(headers)) == keys
+    assert thread_keys(message(headers)) == [*keys, "<new@x>"]  # and then its own
+    assert link_rows(message(headers)) == [("<new@x>", "self"), *((k, "ref") for k in keys)]
 
 
-def test_thread_keys_keep_only_the_newest_references() -> None:
+def test_a_message_without_its_own_id_is_found_only_by_what_it_cites() -> None:
+    parsed = message("In-Reply-To: <p@x>", message_id="")
+    assert thread_keys(parsed) == ["<p@x>"]
+    assert link_rows(parsed) == [("<p@x>", "ref")]
+
+
+def test_cited_ids_keep_only_the_newest_references() -> None:
     refs = " ".join(f"<r{i}@x>" for i in range(MAX_REFERENCES + 50))
-    keys = thread_keys(message(f"References: {refs}"))
+    keys = cited_ids(message(f"References: {refs}"))
     assert len(keys) == MAX_REFERENCES
     assert keys[0] == f"<r{MAX_REFERENCES + 49}@x>"
 
@@ -67,7 +81,7 @@ def test_thread_keys_keep_only_the_newest_references() -> None:
         (
             "In-Reply-To: <reply1@x>\nReferences: <other@x> <reply1@x>",
             "Re: Quarterly numbers",
-            ThreadDecision("conv-root", "in-reply-to <reply1@x>"),
+            ThreadDecision("conv-root", "in-reply-to <reply1@x>", ("conv-other",)),
         ),
         (
             "In-Reply-To: <unknown@x>\nReferences: <root@x> <lost@x>",
@@ -77,7 +91,7 @@ def test_thread_keys_keep_only_the_newest_references() -> None:
         (
             "References: <root@x> <other@x>",
             "Re: Quarterly numbers",
-            ThreadDecision("conv-other", "references <other@x>"),
+            ThreadDecision("conv-other", "references <other@x>", ("conv-root",)),
         ),
         (
             "In-Reply-To: <unknown@x>",
@@ -100,7 +114,22 @@ def test_resolve_thread(headers: str, subject: str, expected: ThreadDecision) ->
 def test_lookup_is_asked_one_id_at_a_time_in_priority_order() -> None:
     lookup = Recorder()
     resolve_thread(message("In-Reply-To: <u1@x>\nReferences: <root@x> <u2@x> <u1@x>"), lookup)
-    assert lookup.asked == [["<u1@x>"], ["<u2@x>"], ["<root@x>"]]
+    assert lookup.asked == [
+        ("<u1@x>", False), ("<u2@x>", False), ("<root@x>", False), ("<new@x>", True)
+    ]  # fmt: skip
+
+
+def test_a_parent_joins_the_reply_that_arrived_before_it() -> None:
+    decision = resolve_thread(message(), Recorder(CITING))
+    assert decision == ThreadDecision("conv-child", "cited by <new@x>")
+
+
+def test_every_other_conversation_the_mail_links_is_listed() -> None:
+    headers = "In-Reply-To: <reply1@x>\nReferences: <other@x> <reply1@x>"
+    decision = resolve_thread(message(headers), Recorder(CITING))
+    assert decision == ThreadDecision(
+        "conv-root", "in-reply-to <reply1@x>", ("conv-other", "conv-child")
+    )
 
 
 def test_subject_fallback_only_when_asked_for() -> None:

@@ -8,6 +8,8 @@ account, one team, or "single" mode) is keyed by its Message-ID (`sync.threading
 In "duplicate" mode each team's copy is keyed `<Message-ID> team:<team id>`, so the unique
 index on (organization, key) still stores every copy once, whichever account imports it
 and however often; any stored key of either form means the organization has the mail.
+A different mail that reuses a stored mail's Message-ID (legacy systems do) is keyed
+`<Message-ID> content:<fingerprint>`, and its team copies get the team scope after that.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from server.storage.mail import Account, ThreadCandidate
 from sync.mime import ParsedMessage
 
 COPY_SCOPE = " team:"  # a Message-ID holds no whitespace, so no plain key contains it
+CONTENT_SCOPE = " content:"  # a different mail reusing a stored mail's Message-ID
 
 
 def copy_key(base: str, team: str) -> str:

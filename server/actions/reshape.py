@@ -5,14 +5,18 @@ document lists it."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
 from crdt.errors import CloseCode, ProtocolError
 from server.conversations import machine
 from server.conversations.model import Conversation, Directory
+from server.errors import Unprocessable
 from server.services import Services
 from server.storage.conversations import ConversationTx, ConversationTxs
+
+log = logging.getLogger(__name__)
 
 
 async def merge(
@@ -37,6 +41,26 @@ async def merge(
 
     convs = await services.conversations.change_many([source_id, target_id], change, rows)
     return convs[target_id]
+
+
+async def join_threads(services: Services, source_id: str, target_id: str, link: str) -> bool:
+    """Fold `source_id` into `target_id` because mail links them; False where the merge is
+    refused (`machine.join_threads` says when), and nothing changes."""
+    now = int(time.time() * 1000)
+
+    def change(convs: dict[str, Conversation]) -> list[Conversation]:
+        machine.join_threads(convs[source_id], convs[target_id], now=now, link=link)
+        return []
+
+    async def rows(txs: ConversationTxs) -> None:
+        await txs.merge_rows(source_id, target_id)
+
+    try:
+        await services.conversations.change_many([source_id, target_id], change, rows)
+    except Unprocessable as exc:
+        log.info("not joining %s into %s (linked by %s): %s", source_id, target_id, link, exc)
+        return False
+    return True
 
 
 async def move_message(

@@ -40,6 +40,7 @@ from server.actions import smtp_accounts, snoozes
 from server.actions.attachments import draft_parts
 from server.actions.directory import load_directory
 from server.actions.identity import sender_alias
+from server.actions.message_bodies import body_of
 from server.conversations.machine_drafts import schedule_send, unschedule_send
 from server.conversations.machine_mail import send_message
 from server.conversations.machine_snooze import snooze
@@ -53,6 +54,7 @@ from server.storage.jobs import Job
 from server.storage.mail import Account
 from server.storage.outbox import OutboxItem
 from sync.compose import InvalidAddress, Mailbox, Outgoing, build, new_message_id
+from sync.mime import parse_message
 from sync.smtp import deliver
 
 if TYPE_CHECKING:
@@ -342,11 +344,13 @@ async def _record_sent(services: Services, item: OutboxItem, code: int | None) -
         send_message(conv, item.actor_id, summary=summary, now=now, directory=directory)
         _then(conv, item, now, directory)
 
+    body = dataclasses.replace(body_of(parse_message(item.raw), now), sort_at=now)
+
     async def rows(tx: ConversationTx, conv: Conversation) -> None:
         await tx.insert_message(
             StoredMessage(
                 item.id, item.org_id, conv.id, item.account_id, item.rfc_message_id,
-                item.rfc_message_id, "out", item.sender, item.subject, now, item.raw,
+                item.rfc_message_id, "out", item.sender, item.subject, now, item.raw, body,
             )
         )  # fmt: skip
         await tx.record_sent(item.id, item.draft_id, code)

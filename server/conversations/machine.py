@@ -22,7 +22,7 @@ from collections.abc import Callable
 from server.conversations.machine_chat import delete_comment, edit_comment, react
 from server.conversations.machine_labels import add_labels, remove_labels, rename
 from server.conversations.machine_mail import receive_message, send_message
-from server.conversations.machine_merge import merge, move_message
+from server.conversations.machine_merge import join_threads, merge, move_message
 from server.conversations.machine_personal import (
     mark_read,
     mark_unread,
@@ -110,6 +110,7 @@ __all__ = [
     "delete_forever",
     "delete_task",
     "edit_comment",
+    "join_threads",
     "mark_read",
     "mark_spam",
     "mark_unread",

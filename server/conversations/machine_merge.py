@@ -49,12 +49,46 @@ def merge(
         raise Unprocessable(
             f"both conversations hold {MAX_MESSAGES} or more messages", field="target"
         )
+    if subject is not None and not subject.strip():
+        raise InvalidInput("the subject must not be empty", field="subject")
+    _fold(source, target, actor, subject, now)
+
+
+SPLIT_EVENTS = frozenset({"message_moved", "moved_from"})
+
+
+def join_threads(source: Conversation, target: Conversation, *, now: int, link: str) -> None:
+    """Fold `source` into `target` because a mail linked them (`link`, the Message-ID that
+    did): a thread split by parents that arrived late comes back together. Nobody asked
+    for it, so it is refused where a person's choice or a limit stands in the way: either
+    was split by moving an email out, a room, the 400-message cap, deleted or merged."""
+    for conv in (source, target):
+        if conv.merged_into is not None or conv.deleted:
+            raise Unprocessable(f"conversation {conv.id} is gone", field="target")
+        if conv.is_room:
+            raise Unprocessable("rooms cannot be merged", field="target")
+        if any(event.type in SPLIT_EVENTS for event in conv.events):
+            raise Unprocessable(f"conversation {conv.id} was split by hand", field="target")
+    if source.id == target.id or source.org_id != target.org_id:
+        raise Unprocessable("not two conversations of one organization", field="target")
+    held = {m.rfc_message_id for m in target.messages if m.rfc_message_id}
+    moving = sum(1 for m in source.messages if not (m.rfc_message_id and m.rfc_message_id in held))
+    if target.message_count + moving > MAX_MESSAGES:
+        raise Unprocessable(f"together they would hold over {MAX_MESSAGES} messages")
+    _fold(source, target, None, None, now, by="thread", link=link)
+
+
+def _fold(
+    source: Conversation,
+    target: Conversation,
+    actor: str | None,
+    subject: str | None,
+    now: int,
+    **why: str,
+) -> None:
     labels = list(dict.fromkeys([*target.labels, *source.labels]))
     if len(labels) > MAX_LABELS:
         raise Unprocessable(f"the merged conversation would carry over {MAX_LABELS} labels")
-    if subject is not None and not subject.strip():
-        raise InvalidInput("the subject must not be empty", field="subject")
-
     chosen, custom = _merged_subject(source, target, subject)
     target.subject, target.subject_custom = chosen, custom
     held = {m.rfc_message_id for m in target.messages if m.rfc_message_id}
@@ -81,11 +115,11 @@ def merge(
     target.trashed_for_everyone = target.trashed_for_everyone and source.trashed_for_everyone
     target.spam = target.spam and source.spam
     touch(target, max(source.last_activity_at, now))
-    record(target, "merged", actor, now, source=source.id, subject=source.subject)
+    record(target, "merged", actor, now, source=source.id, subject=source.subject, **why)
 
     empty(source)
     source.merged_into = target.id
-    record(source, "merged_into", actor, now, target=target.id)
+    record(source, "merged_into", actor, now, target=target.id, **why)
 
 
 def _merged_subject(

@@ -67,6 +67,7 @@ class MessageSummary:
     account_id: str | None = None
     rfc_message_id: str | None = None  # the mail's Message-ID: copies of one mail share it
     from_name: str = ""  # the sender's display name, as the mail gave it
+    attachments: int = 0  # files attached (inline images not counted)
 
 
 def latest(messages: list[MessageSummary]) -> MessageSummary:

@@ -14,7 +14,7 @@ from server.actions import smtp_accounts
 from server.actions.directory import visible_labels
 from server.actions.members import sync_rooms
 from server.auth import require_user
-from server.errors import Forbidden, InvalidInput, NotFound, UnsupportedMediaType
+from server.errors import Forbidden, InvalidInput, NotFound
 from server.json import json_response, read_json_object, require_str
 from server.services import Services, services_of
 from server.storage.base import User
@@ -23,7 +23,7 @@ TEAM_BOOLEANS = ("has_inbox", "reply_assigns_replier", "mention_adds_observers")
 REPLY_OPTIONS = ("assignee_inbox", "team_inbox")
 
 
-async def _org(services: Services, user: User, request: Request, *, write: bool) -> str:
+async def admin_org(services: Services, user: User, request: Request, *, write: bool) -> str:
     wanted = request.query_params.get("organization")
     for membership in await services.storage.memberships_for_user(user.id):
         if wanted in (None, membership.org_id):
@@ -46,14 +46,14 @@ async def _members(services: Services, org_id: str, body: dict[str, Any], key: s
 
 async def list_teams(request: Request) -> Response:
     services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=False)
+    org_id = await admin_org(services, await require_user(request), request, write=False)
     teams = await services.storage.teams(org_id)
     return json_response({"teams": [dataclasses.asdict(team) for team in teams]})
 
 
 async def create_team(request: Request) -> Response:
     services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=True)
+    org_id = await admin_org(services, await require_user(request), request, write=True)
     body = await read_json_object(request)
     name = require_str(body, "name").strip()
     active = await _members(services, org_id, body, "active")
@@ -67,7 +67,7 @@ async def create_team(request: Request) -> Response:
 
 async def update_team(request: Request) -> Response:
     services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=True)
+    org_id = await admin_org(services, await require_user(request), request, write=True)
     team_id = request.path_params["team_id"]
     if team_id not in {team.id for team in await services.storage.teams(org_id)}:
         raise NotFound(f"no team {team_id}")
@@ -100,14 +100,14 @@ async def update_team(request: Request) -> Response:
 async def list_labels(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
-    org_id = await _org(services, user, request, write=False)
+    org_id = await admin_org(services, user, request, write=False)
     labels = await visible_labels(services.storage, org_id, user.id)
     return json_response({"labels": [dataclasses.asdict(label) for label in labels]})
 
 
 async def create_label(request: Request) -> Response:
     services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=True)
+    org_id = await admin_org(services, await require_user(request), request, write=True)
     body = await read_json_object(request)
     path = require_str(body, "path")
     auto_share = await _members(services, org_id, body, "auto_share")
@@ -129,7 +129,7 @@ routes: list[BaseRoute] = [
 
 async def list_mention_groups(request: Request) -> Response:
     services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=False)
+    org_id = await admin_org(services, await require_user(request), request, write=False)
     groups = await services.storage.mention_groups(org_id)
     return json_response(
         {"mention_groups": [{"name": n, "members": list(m)} for n, m in groups.items()]}
@@ -139,7 +139,7 @@ async def list_mention_groups(request: Request) -> Response:
 async def set_mention_group(request: Request) -> Response:
     """Create or replace a group: `{"name", "members": [user ids]}` (no members removes it)."""
     services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=True)
+    org_id = await admin_org(services, await require_user(request), request, write=True)
     body = await read_json_object(request)
     name = require_str(body, "name").strip()
     if not name.replace("-", "").replace("_", "").isalnum():
@@ -162,7 +162,7 @@ def _account_json(account: Any) -> dict[str, Any]:
 
 async def list_accounts(request: Request) -> Response:
     services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=False)
+    org_id = await admin_org(services, await require_user(request), request, write=False)
     accounts = await services.storage.accounts_of(org_id)
     return json_response({"accounts": [_account_json(a) for a in accounts]})
 
@@ -171,7 +171,7 @@ async def create_account(request: Request) -> Response:
     """`{"address", "owner", "delivery": "inbox"|"team_inbox", "team"?, "shared_with"?:
     [user ids], "auto_archive"?: [user ids]}`"""
     services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=True)
+    org_id = await admin_org(services, await require_user(request), request, write=True)
     body = await read_json_object(request)
     address = require_str(body, "address").strip().lower()
     if "@" not in address:
@@ -235,35 +235,6 @@ def _smtp_input(raw: object) -> smtp_accounts.SmtpInput | None:
     return smtp_accounts.SmtpInput(host, port, security, raw.get("username"), raw.get("password"))
 
 
-IMPORT_TYPES = ("message/rfc822", "application/mbox")
-
-
-async def import_mail(request: Request) -> Response:
-    """Feed raw mail to a running server, as if the account had received it."""
-    from server.actions.ingest import ingest
-    from sync.mbox import MalformedMailbox, split_mbox
-
-    services = services_of(request)
-    org_id = await _org(services, await require_user(request), request, write=True)
-    address = request.path_params["address"]
-    accounts = [
-        a for a in await services.storage.accounts_by_address(address) if a.org_id == org_id
-    ]
-    if not accounts:
-        raise NotFound(f"no account {address} in this organization")
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type not in IMPORT_TYPES:
-        raise UnsupportedMediaType(f"send message/rfc822 or application/mbox, not {media_type!r}")
-    body = await request.body()
-    try:
-        raws = split_mbox(body) if media_type == "application/mbox" else [body]
-    except MalformedMailbox as exc:
-        raise InvalidInput(f"the body is not an mbox: {exc}") from None
-    result = await ingest(services, accounts[0], raws)
-    return json_response(result.to_json())
-
-
-routes.append(Route("/api/admin/accounts/{address}/import", import_mail, methods=["POST"]))
 routes.append(Route("/api/admin/mention_groups", list_mention_groups, methods=["GET"]))
 routes.append(Route("/api/admin/accounts", list_accounts, methods=["GET"]))
 routes.append(Route("/api/admin/accounts", create_account, methods=["POST"]))

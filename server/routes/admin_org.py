@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from server.auth import require_user
 from server.errors import InvalidInput, NotFound
 from server.json import json_response, read_json_object
-from server.routes.admin import _org as organization_of
+from server.routes.admin import admin_org as organization_of
 from server.services import Services, services_of
 from server.storage.organization import MULTI_TEAM_DELIVERY
 

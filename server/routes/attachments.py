@@ -27,6 +27,7 @@ from server.actions.directory import load_directory
 from server.auth import require_user
 from server.errors import InvalidInput, NotFound
 from server.json import json_response
+from server.routes.messages import readable_conversation
 from server.routes.responses import response_for, visible_to
 from server.services import Services, services_of
 from server.storage.attachments import AttachmentRecord
@@ -115,19 +116,45 @@ async def download(request: Request) -> Response:
     user = await require_user(request)
     attachment_id = request.path_params["attachment_id"]
     record = await services.storage.attachment(attachment_id)
-    if record is None or not await _may_read(services, user, record):
+    if record is None:
+        return await _received(services, user, attachment_id)
+    if not await _may_read(services, user, record):
         raise NotFound(f"no attachment {attachment_id}")
     data = await services.storage.attachment_data(record.id)
     if data is None:
         raise NotFound(f"no attachment {attachment_id}")
-    shown = "inline" if record.content_type in SHOWN_INLINE else "attachment"
+    return _file(data, record.content_type, record.filename)
+
+
+async def _received(services: Services, user: User, attachment_id: str) -> Response:
+    """A file of a stored mail, for whoever may read its conversation."""
+    found = await services.storage.message_attachment(attachment_id)
+    if found is None:
+        raise NotFound(f"no attachment {attachment_id}")
+    meta, conv_id, data = found
+    try:
+        await readable_conversation(services, user, conv_id, attachment_id)
+    except NotFound:
+        raise NotFound(f"no attachment {attachment_id}") from None
+    return _file(data, meta.content_type, meta.filename or _unnamed(meta.content_type))
+
+
+def _unnamed(content_type: str) -> str:
+    kind, _, sub = content_type.partition("/")
+    return f"attachment.{sub or kind or 'bin'}"
+
+
+def _file(data: bytes, content_type: str, filename: str) -> Response:
+    """Files are served as downloads, except the common images, shown inline; never
+    sniffed, never run (a sandboxing CSP)."""
+    shown = "inline" if content_type in SHOWN_INLINE else "attachment"
     headers = {
-        "Content-Disposition": f"{shown}; {_filename_params(record.filename)}",
+        "Content-Disposition": f"{shown}; {_filename_params(filename)}",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private",
     }
-    return Response(data, media_type=record.content_type, headers=headers)
+    return Response(data, media_type=content_type, headers=headers)
 
 
 async def _may_read(services: Services, user: User, record: AttachmentRecord) -> bool:

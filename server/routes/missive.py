@@ -46,7 +46,7 @@ MAILBOX_PARAMS = {
 }
 
 
-def _int(request: Request, name: str, default: int, high: int) -> int:
+def int_param(request: Request, name: str, default: int, high: int) -> int:
     raw = request.query_params.get(name)
     try:
         value = int(raw) if raw else default
@@ -57,7 +57,7 @@ def _int(request: Request, name: str, default: int, high: int) -> int:
     return value
 
 
-async def _orgs(services: Services, user: User, request: Request) -> list[str]:
+async def member_orgs(services: Services, user: User, request: Request) -> list[str]:
     wanted = request.query_params.get("organization")
     orgs = [m.org_id for m in await services.storage.memberships_for_user(user.id)]
     if wanted is not None:
@@ -68,7 +68,7 @@ async def _orgs(services: Services, user: User, request: Request) -> list[str]:
 
 
 def _page(request: Request, items: list[Any]) -> list[Any]:
-    limit, offset = _int(request, "limit", 50, 200), _int(request, "offset", 0, 10**9)
+    limit, offset = int_param(request, "limit", 50, 200), int_param(request, "offset", 0, 10**9)
     return items[offset : offset + limit]
 
 
@@ -76,7 +76,8 @@ async def organizations(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     found = [
-        await services.storage.get_organization(o) for o in await _orgs(services, user, request)
+        await services.storage.get_organization(o)
+        for o in await member_orgs(services, user, request)
     ]
     orgs = [{"id": org.id, "name": org.name} for org in found if org is not None]
     return json_response({"organizations": _page(request, orgs)})
@@ -86,7 +87,7 @@ async def users(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     seen: dict[str, dict[str, Any]] = {}
-    for org_id in await _orgs(services, user, request):
+    for org_id in await member_orgs(services, user, request):
         for uid in await services.storage.member_emails(org_id):
             member = await services.storage.get_user(uid)
             if member is not None:
@@ -99,7 +100,7 @@ async def teams(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     items = []
-    for org_id in await _orgs(services, user, request):
+    for org_id in await member_orgs(services, user, request):
         items += [team_object(team) for team in await services.storage.teams(org_id)]
     return json_response({"teams": _page(request, items)})
 
@@ -108,7 +109,7 @@ async def shared_labels(request: Request) -> Response:
     services = services_of(request)
     user = await require_user(request)
     items = []
-    for org_id in await _orgs(services, user, request):
+    for org_id in await member_orgs(services, user, request):
         labels = await services.storage.labels(org_id)
         by_path = {label.path: label.id for label in labels}
         seen = {label.id for label in await visible_labels(services.storage, org_id, user.id)}
@@ -124,9 +125,9 @@ async def list_conversations(request: Request) -> Response:
         raise InvalidInput("You need to paginate at least one mailbox", field="mailbox")
     name, (mailbox, argument) = chosen[0]
     value = request.query_params[name]
-    limit = _int(request, "limit", 25, 50)
-    until = _int(request, "until", 0, 2**40) if request.query_params.get("until") else None
-    org_ids = await _orgs(services, user, request)
+    limit = int_param(request, "limit", 25, 50)
+    until = int_param(request, "until", 0, 2**40) if request.query_params.get("until") else None
+    org_ids = await member_orgs(services, user, request)
     if argument == "label" and org_ids:
         seen = {label.id for label in await visible_labels(services.storage, org_ids[0], user.id)}
         if value not in seen:
@@ -147,12 +148,12 @@ async def list_conversations(request: Request) -> Response:
     return json_response({"conversations": [conversation_object(view, c) for c in convs]})
 
 
-async def _readable(request: Request) -> tuple[Services, Conversation]:
+async def readable_conversation(request: Request) -> tuple[Services, Conversation]:
     services = services_of(request)
     user = await require_user(request)
     conv_id = request.path_params["conv_id"]
     found = await services.storage.conversation_org(conv_id)
-    orgs = await _orgs(services, user, request)
+    orgs = await member_orgs(services, user, request)
     if found is not None and found[1]:  # merged: the surviving conversation answers
         conv_id = found[1]
         found = await services.storage.conversation_org(conv_id)
@@ -166,26 +167,14 @@ async def _readable(request: Request) -> tuple[Services, Conversation]:
 
 
 async def get_conversation(request: Request) -> Response:
-    services, conv = await _readable(request)
+    services, conv = await readable_conversation(request)
     view = await org_view(services, conv.org_id)
     return json_response({"conversations": [conversation_object(view, conv)]})
 
 
-async def conversation_messages(request: Request) -> Response:
-    _, conv = await _readable(request)
-    limit = _int(request, "limit", 10, 10)
-    items = [
-        {"id": m.id, "subject": m.subject, "preview": m.preview, "type": "email", "draft": False,
-         "delivered_at": m.at // 1000, "created_at": m.at // 1000, "updated_at": m.at // 1000,
-         "from_field": {"name": "", "address": m.from_address}}
-        for m in reversed(sorted(conv.messages, key=lambda m: m.at))  # ties: newest arrival first
-    ]  # fmt: skip
-    return json_response({"messages": items[:limit]})
-
-
 async def conversation_comments(request: Request) -> Response:
-    _, conv = await _readable(request)
-    limit = _int(request, "limit", 10, 10)
+    _, conv = await readable_conversation(request)
+    limit = int_param(request, "limit", 10, 10)
     live = [c for c in conv.comments if not c.deleted]
     items = [
         {"id": c.id, "body": c.body, "created_at": c.created_at // 1000,
@@ -196,8 +185,8 @@ async def conversation_comments(request: Request) -> Response:
 
 
 async def conversation_posts(request: Request) -> Response:
-    _, conv = await _readable(request)
-    limit = _int(request, "limit", 10, 10)
+    _, conv = await readable_conversation(request)
+    limit = int_param(request, "limit", 10, 10)
     live = sorted((p for p in conv.posts if not p.deleted), key=lambda p: p.created_at)
     return json_response({"posts": [post_object(p) for p in reversed(live)][:limit]})
 
@@ -209,7 +198,6 @@ routes: list[BaseRoute] = [
     Route("/v1/shared_labels", shared_labels, methods=["GET"]),
     Route("/v1/conversations", list_conversations, methods=["GET"]),
     Route("/v1/conversations/{conv_id}", get_conversation, methods=["GET"]),
-    Route("/v1/conversations/{conv_id}/messages", conversation_messages, methods=["GET"]),
     Route("/v1/conversations/{conv_id}/comments", conversation_comments, methods=["GET"]),
     Route("/v1/conversations/{conv_id}/posts", conversation_posts, methods=["GET"]),
 ]

@@ -84,20 +84,27 @@ def conversation_object(view: OrgView, conv: Conversation) -> dict[str, Any]:
         "assignee_names": ", ".join(a["name"] for a in assignees),
         "assignee_emails": ", ".join(a["email"] for a in assignees),
         "users": [state(uid) for uid in sorted(conv.users)],
-        "attachments_count": 0,
+        "attachments_count": sum(m.attachments for m in conv.messages),
         "messages_count": conv.message_count,
         "drafts_count": len(conv.drafts),
         "send_later_messages_count": 0,
         "tasks_count": len(conv.tasks),
         "completed_tasks_count": sum(1 for task in conv.tasks if task.done),
-        "authors": [
-            {"name": "", "address": a} for a in dict.fromkeys(m.from_address for m in conv.messages)
-        ],
+        "authors": [{"name": name, "address": address} for address, name in _authors(conv).items()],
         "shared_labels": shared,
         "shared_label_names": ", ".join(s["name"] for s in shared),
         "web_url": f"/#inbox/conversations/{conv.id}",
         "app_url": f"/#inbox/conversations/{conv.id}",
     }
+
+
+def _authors(conv: Conversation) -> dict[str, str]:
+    """Each sender's address, in order of first message, with the name it last gave."""
+    names: dict[str, str] = {}
+    for message in sorted(conv.messages, key=lambda m: m.at):
+        if message.from_address not in names or message.from_name:
+            names[message.from_address] = message.from_name or names.get(message.from_address, "")
+    return names
 
 
 def label_object(label: LabelRecord, by_path: dict[str, str]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from server.storage.jobs import JobStore
 from server.storage.mail import MailStore
 from server.storage.mailboxes import MailboxStore
 from server.storage.members import MemberStore
+from server.storage.messages import MessageStore
 from server.storage.migrations import migrate, schema_version
 from server.storage.organization import OrganizationStore
 from server.storage.outbox import OutboxStore
@@ -29,6 +30,7 @@ class SqlStorage(
     MailboxStore,
     JobStore,
     MailStore,
+    MessageStore,
     MemberStore,
     OutboxStore,
     ResponseStore,

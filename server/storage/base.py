@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from server.storage.mail import Account, StoredSmtp, ThreadCandidate
     from server.storage.mailboxes import MailboxQuery
     from server.storage.members import Member
+    from server.storage.messages import (
+        AttachmentMeta,
+        MessageBody,
+        MessageRecord,
+        RejectedMail,
+    )
     from server.storage.organization import LabelRecord, OrgSettings, TeamRecord
     from server.storage.outbox import OutboxItem
     from server.storage.responses import ResponseRecord
@@ -440,12 +446,48 @@ class Storage(UpdateLog, Protocol):
     async def thread_candidates(
         self, org_id: str, message_ids: Sequence[str]
     ) -> dict[str, list[ThreadCandidate]]:
-        """Message-ID -> every conversation (not merged away) holding a copy, oldest first."""
+        """Message-ID -> every conversation (not merged away) holding a message that is or
+        cites it, oldest message first."""
         ...
 
-    async def stored_copies(self, org_id: str, rfc_message_id: str) -> dict[str, str]:
-        """De-duplication key -> conversation, for every stored copy of one Message-ID."""
+    async def stored_copies(
+        self, org_id: str, rfc_message_id: str
+    ) -> dict[str, tuple[str, str | None]]:
+        """De-duplication key -> (conversation, content fingerprint), for every stored copy
+        of one Message-ID."""
         ...
+
+    async def message_page(
+        self, conversation_id: str, after: tuple[int, int, str] | None, limit: int
+    ) -> list[MessageRecord]: ...
+
+    async def messages_before(
+        self, conversation_id: str, before: int | None, limit: int
+    ) -> list[MessageRecord]: ...
+
+    async def message_records(self, message_ids: Sequence[str]) -> list[MessageRecord]: ...
+
+    async def messages_with_rfc_id(self, org_id: str, rfc_message_id: str) -> list[str]: ...
+
+    async def message_attachment(
+        self, attachment_id: str
+    ) -> tuple[AttachmentMeta, str, bytes] | None: ...
+
+    async def unparsed_messages(
+        self, below: int, limit: int
+    ) -> list[tuple[str, str, bytes, int]]: ...
+
+    async def fill_message_body(self, org_id: str, message_id: str, body: MessageBody) -> None: ...
+
+    async def add_rejected(
+        self, org_id: str, account_id: str, reason: str, source: str, raw: bytes, sha256: str
+    ) -> str: ...
+
+    async def rejected_mail(self, account_id: str) -> list[RejectedMail]: ...
+
+    async def rejected_item(self, rejected_id: str) -> tuple[RejectedMail, bytes] | None: ...
+
+    async def retried_rejected(self, rejected_id: str, reason: str | None) -> None: ...
 
     async def message_seen(self, org_id: str, dedupe_key: str) -> bool: ...
 

@@ -12,6 +12,7 @@ from server.conversations.index import ConversationIndex, UserRow
 from server.errors import Conflict
 from server.storage.accounts import now_ms
 from server.storage.database import Database, Tx, UniqueViolation
+from server.storage.messages import BODY_COLUMNS, MessageBody, body_values, write_parts
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class StoredMessage:
     subject: str
     sent_at: int | None
     raw: bytes
+    body: MessageBody | None = None  # None: parsed later (`tandem migrate`)
 
 
 _ERASED = (
@@ -99,16 +101,26 @@ class ConversationTx:
     async def insert_message(self, row: StoredMessage) -> bool:
         """Store a received or sent message with the action that adds it to the
         conversation; False if the organization already has it (de-duplicated)."""
+        columns = (
+            "id, org_id, conversation_id, account_id, rfc_message_id, dedupe_key, direction,"
+            " from_address, subject, sent_at, raw, created_at"
+        )
+        values: tuple[object, ...] = (
+            row.id, row.org_id, row.conversation_id, row.account_id, row.rfc_message_id,
+            row.dedupe_key, row.direction, row.from_address, row.subject, row.sent_at,
+            row.raw, now_ms(),
+        )  # fmt: skip
+        if row.body is not None:
+            columns, values = f"{columns}, {BODY_COLUMNS}", values + body_values(row.body)
         try:
             await self._tx.execute(
-                "INSERT INTO messages (id, org_id, conversation_id, account_id, rfc_message_id,"
-                " dedupe_key, direction, from_address, subject, sent_at, raw, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                *dataclasses.astuple(row),
-                now_ms(),
+                f"INSERT INTO messages ({columns}) VALUES ({', '.join('?' * len(values))})",
+                *values,
             )
         except UniqueViolation:
             return False
+        if row.body is not None:
+            await write_parts(self._tx, row.org_id, row.id, row.body)
         return True
 
     async def record_sent(self, outbox_id: str, draft_id: str, code: int | None) -> None:

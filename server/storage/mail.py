@@ -42,6 +42,7 @@ class ThreadCandidate:
     conversation_id: str
     team: str | None  # the conversation's team now
     via_team: str | None  # the team whose team-inbox account the copy was delivered through
+    kind: str = "self"  # the message is the one named ("self") or cites it ("ref")
 
 
 class MailStore:
@@ -173,36 +174,41 @@ class MailStore:
     async def thread_candidates(
         self, org_id: str, message_ids: Sequence[str]
     ) -> dict[str, list[ThreadCandidate]]:
-        """Message-ID -> every conversation (not merged away) holding a copy, oldest first."""
+        """Message-ID -> every conversation (not merged away) holding a message that is it
+        (kind "self") or cites it (kind "ref"), oldest message first."""
         found: dict[str, list[ThreadCandidate]] = {}
         async with self.db.transaction(readonly=True) as tx:
             for start in range(0, len(message_ids), IN_CHUNK):
                 chunk = list(message_ids[start : start + IN_CHUNK])
                 rows = await tx.fetchall(
-                    "SELECT m.rfc_message_id, m.conversation_id, c.team_id,"
-                    " CASE WHEN a.delivery = 'team_inbox' THEN a.team_id END"
-                    " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                    "SELECT l.link_id, m.conversation_id, c.team_id,"
+                    " CASE WHEN a.delivery = 'team_inbox' THEN a.team_id END, l.kind"
+                    " FROM message_links l JOIN messages m ON m.id = l.message_id"
+                    " JOIN conversations c ON c.id = m.conversation_id"
                     " LEFT JOIN accounts a ON a.id = m.account_id"
-                    f" WHERE m.org_id = ? AND m.rfc_message_id IN ({', '.join('?' * len(chunk))})"
+                    f" WHERE l.org_id = ? AND l.link_id IN ({', '.join('?' * len(chunk))})"
                     " AND c.merged_into IS NULL ORDER BY m.created_at, m.id",
                     org_id,
                     *chunk,
                 )
-                for mid, cid, team, via in rows:
-                    candidate = ThreadCandidate(str(cid), team, via)
-                    found.setdefault(str(mid), []).append(candidate)
+                for link, cid, team, via, kind in rows:
+                    candidate = ThreadCandidate(str(cid), team, via, str(kind))
+                    found.setdefault(str(link), []).append(candidate)
         return found
 
-    async def stored_copies(self, org_id: str, rfc_message_id: str) -> dict[str, str]:
-        """De-duplication key -> conversation, for every stored copy of one Message-ID."""
+    async def stored_copies(
+        self, org_id: str, rfc_message_id: str
+    ) -> dict[str, tuple[str, str | None]]:
+        """De-duplication key -> (conversation, content fingerprint), for every stored copy
+        of one Message-ID."""
         async with self.db.transaction(readonly=True) as tx:
             rows = await tx.fetchall(
-                "SELECT dedupe_key, conversation_id FROM messages"
+                "SELECT dedupe_key, conversation_id, content_sha256 FROM messages"
                 " WHERE org_id = ? AND rfc_message_id = ?",
                 org_id,
                 rfc_message_id,
             )
-        return {str(key): str(conv) for key, conv in rows}
+        return {str(key): (str(conv), content) for key, conv, content in rows}
 
     async def message_seen(self, org_id: str, dedupe_key: str) -> bool:
         async with self.db.transaction(readonly=True) as tx:
