@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from server.actions.message_bodies import fill_unparsed
 from server.storage.base import Storage
 from tests.fixtures.app import MadeUser, MakeUser
 
@@ -296,3 +297,56 @@ async def test_v1_pages_through_every_message_with_names_and_files(
         "/v1/messages?email_message_id=<rich-1@example.com>", headers=auth(people.outsider)
     )
     assert nobody.json() == {"messages": []}
+
+
+async def test_a_retried_rejection_that_now_stores_leaves_the_list(
+    client: httpx.AsyncClient, storage: Storage, make_user: MakeUser
+) -> None:
+    people = await desk(storage, make_user)
+    [account] = await storage.accounts_by_address("support@acme.test")
+    raw = plain_mail(1)  # rejected by an earlier version, say: it stores now
+    kept = await storage.add_rejected(
+        people.owner.org.id, account.id, "an older reason", "import", raw,
+        hashlib.sha256(raw).hexdigest(),
+    )  # fmt: skip
+    base = "/api/admin/accounts/support@acme.test/rejected"
+    listed = (await client.get(base, headers=auth(people.owner))).json()["rejected"]
+    assert [(r["id"], r["reason"], r["size"]) for r in listed] == [
+        (kept, "an older reason", len(raw))
+    ]
+    member = await client.post(f"{base}/{kept}/retry", headers=auth(people.agent))
+    assert member.status_code == 403
+    retried = await client.post(f"{base}/{kept}/retry", headers=auth(people.owner))
+    assert retried.status_code == 200, retried.text
+    assert (retried.json()["imported"], retried.json()["rejected"]) == (1, 0)
+    assert (await client.get(base, headers=auth(people.owner))).json() == {"rejected": []}
+    gone = await client.post(f"{base}/{kept}/retry", headers=auth(people.owner))
+    assert gone.status_code == 404 and gone.json()["error"]["field"] == "id"
+
+
+async def test_messages_stored_before_their_parsed_columns_are_filled_by_migrate(
+    client: httpx.AsyncClient, storage: Storage, make_user: MakeUser
+) -> None:
+    people = await desk(storage, make_user)
+    [conv_id] = (await post_mail(client, people.owner, plain_mail(1)))["conversations"]  # type: ignore[misc]
+    legacy = rich_mail()
+    async with storage.db.transaction() as tx:  # type: ignore[attr-defined]
+        # a row as the previous version stored it: raw bytes, no parsed columns
+        await tx.execute(
+            "INSERT INTO messages (id, org_id, conversation_id, account_id, rfc_message_id,"
+            " dedupe_key, direction, from_address, subject, sent_at, raw, created_at)"
+            " VALUES (?, ?, ?, NULL, ?, ?, 'in', ?, ?, ?, ?, ?)",
+            "legacy-1", people.owner.org.id, conv_id, "<rich-1@example.com>",
+            "<rich-1@example.com>", "carla@example.com", "Invoice 42", 1795514400000, legacy,
+            1795514400000,
+        )  # fmt: skip
+    assert await fill_unparsed(storage) == 1
+    assert await fill_unparsed(storage) == 0
+    one = await client.get("/api/messages/legacy-1", headers=auth(people.agent))
+    message = one.json()["message"]
+    assert message["text"] == "Hello,\nInvoice 42 is overdue — see the PDF."
+    assert [a["filename"] for a in message["attachments"]] == [None, "invoice-42.pdf"]
+    assert "<b>invoice 42</b>" in message["html"]
+    page = await client.get(f"/api/conversations/{conv_id}/messages", headers=auth(people.agent))
+    ids = [m["id"] for m in page.json()["messages"]]
+    assert len(ids) == 2 and ids[0] == "legacy-1"  # its Date is earlier
