@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("suite", choices=["crdt", "app", "asgi", "inbox", "profile"])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", choices=("inbox", "users", "mail"), help="app: one scenario")
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})
     started = time.monotonic()
@@ -89,7 +90,7 @@ def main() -> None:
     if args.suite == "app":
         import importlib
 
-        importlib.import_module("bench.app").main(args.quick, args.json)
+        importlib.import_module("bench.app").main(args.quick, args.json, args.only)
         return
     if args.suite == "profile":
         from bench import profile

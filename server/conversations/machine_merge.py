@@ -114,7 +114,8 @@ def _fold(
         record(target, "reopened", actor, now)
     target.trashed_for_everyone = target.trashed_for_everyone and source.trashed_for_everyone
     target.spam = target.spam and source.spam
-    touch(target, max(source.last_activity_at, now))
+    # a person's merge is activity now; a thread joined by the mail that linked it is not
+    touch(target, source.last_activity_at if actor is None else max(source.last_activity_at, now))
     record(target, "merged", actor, now, source=source.id, subject=source.subject, **why)
 
     empty(source)
