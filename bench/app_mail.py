@@ -31,7 +31,7 @@ from bench.app_load import percentiles
 from bench.app_mail_corpus import ADDRESS, Mailbox, build_mailbox, build_thread
 from bench.app_users import backend_settings, free_port
 from bench.inbox import PG_URL
-from bench.procstat import ProcStat, cpu_s, wait_listening
+from bench.procstat import ProcStat, cpu_s, stop, tandem_env, wait_listening
 from server.credentials import new_api_token
 from server.settings import Settings
 from server.storage import open_storage
@@ -69,17 +69,6 @@ def written(quick: bool) -> Iterator[Corpus]:
         yield Corpus(mailbox, mailbox_path, thread_path, 100 if quick else 500, quick)
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "TANDEM_DATA_DIR": str(settings.data_dir),
-        "SECRET_KEY": settings.secret_key,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "TANDEM_LOG_LEVEL": "WARNING",
-    }
-
-
 async def _organization(settings: Settings) -> str:
     """An organization whose team inbox is fed by ADDRESS; the first agent's API token."""
     storage = await open_storage(settings)
@@ -108,7 +97,7 @@ def _import(settings: Settings, path: Path, log: Path) -> dict[str, Any]:
         proc = subprocess.Popen(
             ["taskset", "-c", "0", *command],
             cwd=ROOT,
-            env=_env(settings),
+            env=tandem_env(settings),
             stdout=subprocess.PIPE,
             stderr=err,
         )
@@ -192,7 +181,7 @@ def _start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # its output to stderr: stdout carries the JSON lines
         ["taskset", "-c", "0", *command, "--port", str(port)],
         cwd=ROOT,
-        env=_env(settings),
+        env=tandem_env(settings),
         stdout=sys.stderr,
     )
 
@@ -293,12 +282,7 @@ async def _measure(
         figures["messages_page"] = page
         return figures
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 async def measure(backend: str, corpus: Corpus) -> dict[str, Any]:

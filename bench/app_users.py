@@ -20,7 +20,7 @@ from typing import Any
 from bench.app_load import run_users
 from bench.app_seed import seed
 from bench.inbox import create_database, drop_database
-from bench.procstat import ProcStat, wait_listening
+from bench.procstat import ProcStat, stop, tandem_env, wait_listening
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,17 +35,9 @@ def free_port() -> int:
 
 
 def _start(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "TANDEM_DATA_DIR": str(settings.data_dir),
-        "SECRET_KEY": settings.secret_key,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "TANDEM_LOG_LEVEL": "WARNING",
-    }
     command = [sys.executable, "-m", "bench.serve", "websockets-sansio", str(port)]
     return subprocess.Popen(  # its output to stderr: stdout carries the JSON lines
-        ["taskset", "-c", "0", *command], cwd=ROOT, env=env, stdout=sys.stderr
+        ["taskset", "-c", "0", *command], cwd=ROOT, env=tandem_env(settings), stdout=sys.stderr
     )
 
 
@@ -83,12 +75,7 @@ async def _serve_and_load(
             "one_user": solo,
         }
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 async def measure(backend: str, users: int, conversations: int, seconds: float) -> dict[str, Any]:

@@ -8,6 +8,8 @@ import os
 import subprocess
 import time
 
+from server.settings import Settings
+
 
 class ProcStat:
     def __init__(self, pid: int) -> None:
@@ -77,3 +79,25 @@ async def wait_listening(port: int, proc: subprocess.Popen[bytes], within_s: flo
                 return
             except OSError:
                 await asyncio.sleep(0.05)
+
+
+def tandem_env(settings: Settings) -> dict[str, str]:
+    """The environment of a Tandem process run on `settings`."""
+    return {
+        **os.environ,
+        "TANDEM_DATA_DIR": str(settings.data_dir),
+        "SECRET_KEY": settings.secret_key,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "TANDEM_LOG_LEVEL": "WARNING",
+    }
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server, killing it if it has not exited 10 s later."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

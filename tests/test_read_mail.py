@@ -350,3 +350,18 @@ async def test_messages_stored_before_their_parsed_columns_are_filled_by_migrate
     page = await client.get(f"/api/conversations/{conv_id}/messages", headers=auth(people.agent))
     ids = [m["id"] for m in page.json()["messages"]]
     assert len(ids) == 2 and ids[0] == "legacy-1"  # its Date is earlier
+
+
+async def test_a_conversation_without_email_has_an_empty_last_page(
+    client: httpx.AsyncClient, storage: Storage, make_user: MakeUser
+) -> None:
+    people = await desk(storage, make_user)
+    chat = await client.post(
+        "/api/conversations", json={"subject": "Lunch?"}, headers=auth(people.agent)
+    )
+    assert chat.status_code == 201, chat.text
+    page = await client.get(
+        f"/api/conversations/{chat.json()['conversation']['id']}/messages",
+        headers=auth(people.agent),
+    )
+    assert page.status_code == 200 and page.json() == {"messages": [], "next": None}

@@ -78,10 +78,6 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
     rejected_ids: list[str] = field(default_factory=list)
 
-    @property
-    def done(self) -> int:
-        return self.imported + self.duplicates + self.rejected
-
     def add(self, other: ImportResult, label: str = "") -> None:
         self.total += other.total
         self.imported += other.imported

@@ -114,9 +114,10 @@ async def conversation_messages(request: Request) -> Response:
     )
     await conversation_org_for(services.storage, user.id, conv_id)
     page = await services.storage.message_page(conv_id, after, limit + 1)
-    more, page = len(page) > limit, page[:limit]
-    last = page[-1] if page else None
-    following = f"{last.sort_at}.{last.stored_at}.{last.id}" if more and last else None
+    following = None
+    if len(page) > limit:  # another page follows this full one
+        page = page[:limit]
+        following = f"{page[-1].sort_at}.{page[-1].stored_at}.{page[-1].id}"
     return json_response({"messages": [message_json(m) for m in page], "next": following})
 
 

@@ -17,7 +17,7 @@ from server.errors import InvalidInput, NotFound
 from server.json import json_response
 from server.routes.messages import readable_message
 from server.routes.missive import int_param, member_orgs, readable_conversation
-from server.routes.missive_objects import conversation_object, org_view
+from server.routes.missive_objects import OrgView, conversation_object, org_view
 from server.services import Services, services_of
 from server.storage.messages import Address, AttachmentMeta, MessageRecord
 from sync.mime import PREVIEW_CHARS
@@ -95,17 +95,19 @@ async def conversation_messages(request: Request) -> Response:
 
 
 async def _full(services: Services, base: str, records: list[MessageRecord]) -> list[Any]:
-    views: dict[str, Any] = {}
-    items = []
-    for record in records:
-        conv = await services.conversations.read(record.conversation_id)
+    """Message objects with `body` and their conversation, each conversation (and each
+    organization's names) read once."""
+    convs: dict[str, Any] = {}
+    views: dict[str, OrgView] = {}
+    for conv_id in dict.fromkeys(record.conversation_id for record in records):
+        conv = await services.conversations.read(conv_id)
         if conv.org_id not in views:
             views[conv.org_id] = await org_view(services, conv.org_id)
-        items.append(
-            message_object(base, record)
-            | {"body": _body(record), "conversation": conversation_object(views[conv.org_id], conv)}
-        )
-    return items
+        convs[conv_id] = conversation_object(views[conv.org_id], conv)
+    return [
+        message_object(base, r) | {"body": _body(r), "conversation": convs[r.conversation_id]}
+        for r in records
+    ]
 
 
 async def get_messages(request: Request) -> Response:
